@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/mail"
+	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/store/sqlite"
+	"github.com/wardenauth/warden/internal/token"
+)
+
+// listFlag is a flag that may be given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type serveConfig struct {
+	apps        listFlag
+	appID       string
+	dataDir     string
+	listen      string
+	secrets     string
+	publicURL   string
+	smtp        string
+	signingKeys listFlag
+	refreshTTL  time.Duration
+	sqliteSync  string
+	logFormat   string
+	logLevel    string
+}
+
+func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("warden serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&c.apps, "app", "App Services app directory to serve (repeat for several apps)")
+	fs.StringVar(&c.appID, "app-id", "", "set or override the client app id of the (single) app")
+	fs.StringVar(&c.dataDir, "data", "warden-data", "data directory: the SQLite database and generated signing keys")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9090", "address to listen on, HOST:PORT")
+	fs.StringVar(&c.secrets, "secrets", "", "JSON file of secret name → value (WARDEN_SECRET_<NAME> overrides an entry)")
+	fs.StringVar(&c.publicURL, "public-url", "", "scheme://host[:port] that clients reach this server at (default: taken from each request)")
+	fs.StringVar(&c.smtp, "smtp", os.Getenv("WARDEN_SMTP"), "SMTP server for confirmation and reset mail: smtp[s]://[user:pass@]host[:port]?from=ADDRESS (env WARDEN_SMTP)")
+	fs.Var(&c.signingKeys, "signing-key", "PEM PKCS#8 private key file to sign tokens with (repeat to keep old keys verifying; the first signs). Default: generated into DATA/keys")
+	fs.DurationVar(&c.refreshTTL, "refresh-token-ttl", auth.DefaultRefreshTTL, "refresh-token lifetime for apps that do not set refresh_token_expiration_seconds (30m to 5 years)")
+	fs.StringVar(&c.sqliteSync, "sqlite-synchronous", "FULL", "SQLite synchronous mode: FULL (durable against power loss) or NORMAL (against process crashes only)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(c.apps) == 0 {
+		return nil, errors.New("serve: --app DIR is required (try --app ./examples/quickstart)")
+	}
+	if c.appID != "" && len(c.apps) > 1 {
+		return nil, errors.New("serve: --app-id applies to a single --app")
+	}
+	if c.refreshTTL < appconfig.MinRefreshTokenTTL || c.refreshTTL > appconfig.MaxRefreshTokenTTL {
+		return nil, fmt.Errorf("serve: --refresh-token-ttl %s is outside 30m to 5 years", c.refreshTTL)
+	}
+	if c.publicURL != "" && !strings.HasPrefix(c.publicURL, "http://") && !strings.HasPrefix(c.publicURL, "https://") {
+		return nil, fmt.Errorf("serve: --public-url %q must start with http:// or https://", c.publicURL)
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+
+	var apps []*appconfig.App
+	for _, dir := range cfg.apps {
+		app, err := appconfig.Load(dir, appconfig.Options{AppID: cfg.appID})
+		if err != nil {
+			return fmt.Errorf("loading app: %w", err)
+		}
+		apps = append(apps, app)
+	}
+	secrets, err := appconfig.LoadSecrets(cfg.secrets, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	ring, err := token.LoadOrCreateRing(filepath.Join(cfg.dataDir, "keys"), cfg.signingKeys)
+	if err != nil {
+		return err
+	}
+	var sender mail.Sender = mail.Disabled{}
+	if cfg.smtp != "" {
+		s, err := mail.NewSMTP(cfg.smtp)
+		if err != nil {
+			return err
+		}
+		sender = s
+	}
+	hasher, err := password.NewHasher(password.DefaultParams, 0)
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.dataDir, "warden.db"), sqlite.Options{Synchronous: cfg.sqliteSync})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	svc, notices, err := auth.New(auth.Options{
+		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Logger: log, Secrets: secrets,
+		Apps: apps, RefreshTTL: cfg.refreshTTL,
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range notices {
+		log.Warn(n)
+	}
+	if cfg.smtp == "" {
+		log.Info("no SMTP server configured (--smtp): confirmation and reset emails cannot be sent")
+	}
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	for _, a := range svc.Apps() {
+		log.Info("serving app", "app", a.ClientAppID, "dir", a.Dir, "providers", len(a.Providers))
+	}
+	log.Info("warden listening", "addr", ln.Addr().String(), "version", version, "signing_key", ring.ActiveKID())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,221 @@
+// Package auth is Warden's core: logging users in through their app's providers,
+// linking identities, sessions (refresh, log out), profiles, deleting users, and the
+// email/password flows. It knows no HTTP and no SQL: it speaks to a store.Store, signs
+// with a token.Ring, hashes with a password.Hasher and mails through a mail.Sender.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/auth/provider"
+	"github.com/wardenauth/warden/internal/auth/provider/anon"
+	"github.com/wardenauth/warden/internal/auth/provider/userpass"
+	"github.com/wardenauth/warden/internal/mail"
+	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/store"
+	"github.com/wardenauth/warden/internal/token"
+)
+
+// Lifetimes, as App Services had them.
+const (
+	DefaultAccessTTL     = 30 * time.Minute
+	DefaultRefreshTTL    = 60 * 24 * time.Hour
+	AnonymousRefreshTTL  = 50 * 365 * 24 * time.Hour // "effectively never expires"
+	AccountTokenTTL      = 30 * time.Minute
+	sessionTouchInterval = time.Minute
+)
+
+// Clock tells the time; tests move it instead of sleeping.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Options configure a Service.
+type Options struct {
+	Store    store.Store
+	Ring     *token.Ring
+	Hasher   *password.Hasher
+	Mail     mail.Sender
+	Clock    Clock
+	Logger   *slog.Logger
+	Secrets  *appconfig.Secrets
+	Registry provider.Registry
+	Apps     []*appconfig.App
+	// AccessTTL is the access-token lifetime (default 30 minutes).
+	AccessTTL time.Duration
+	// RefreshTTL is the refresh-token lifetime for apps that do not set one (default 60 days).
+	RefreshTTL time.Duration
+}
+
+// Service is the auth core. It is safe for concurrent use.
+type Service struct {
+	store      store.Store
+	ring       *token.Ring
+	hasher     *password.Hasher
+	mail       mail.Sender
+	clock      Clock
+	log        *slog.Logger
+	apps       map[string]*App
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+}
+
+// App is a loaded app with its providers built.
+type App struct {
+	*appconfig.App
+	providers map[string]*providerEntry
+	userpass  *userpass.Config
+}
+
+type providerEntry struct {
+	cfg  *appconfig.Provider
+	impl provider.Provider // nil when this build of Warden does not support the type
+}
+
+// DefaultRegistry holds the provider types this build of Warden supports.
+func DefaultRegistry() provider.Registry {
+	return provider.Registry{
+		anon.Type:     anon.New,
+		userpass.Type: userpass.New,
+	}
+}
+
+// New builds the Service. The returned notices list what the apps configure that this
+// build does not serve (for the server's log); configuration errors are returned as error.
+func New(opts Options) (*Service, []string, error) {
+	s := &Service{
+		store: opts.Store, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
+		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
+		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL,
+	}
+	if s.clock == nil {
+		s.clock = SystemClock{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.mail == nil {
+		s.mail = mail.Disabled{}
+	}
+	if s.accessTTL == 0 {
+		s.accessTTL = DefaultAccessTTL
+	}
+	if s.refreshTTL == 0 {
+		s.refreshTTL = DefaultRefreshTTL
+	}
+	if opts.Registry == nil {
+		opts.Registry = DefaultRegistry()
+	}
+	var notices []string
+	for _, cfg := range opts.Apps {
+		if _, dup := s.apps[cfg.ClientAppID]; dup {
+			return nil, nil, fmt.Errorf("two apps have the id %q", cfg.ClientAppID)
+		}
+		app := &App{App: cfg, providers: map[string]*providerEntry{}}
+		names := make([]string, 0, len(cfg.Providers))
+		for name := range cfg.Providers {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			pc := cfg.Providers[name]
+			entry := &providerEntry{cfg: pc}
+			factory, ok := opts.Registry[pc.Type]
+			if !ok {
+				notices = append(notices, fmt.Sprintf("app %s: provider type %q is not supported yet; its logins are refused", cfg.ClientAppID, pc.Type))
+			} else {
+				impl, err := factory(pc, provider.Deps{AppID: cfg.ClientAppID, Store: opts.Store, Hasher: opts.Hasher, Secrets: opts.Secrets, Now: s.clock.Now})
+				if err != nil {
+					return nil, nil, fmt.Errorf("app %s: %w", cfg.ClientAppID, err)
+				}
+				entry.impl = impl
+			}
+			if pc.Type == userpass.Type {
+				c, err := userpass.ParseConfig(pc)
+				if err != nil {
+					return nil, nil, fmt.Errorf("app %s: %w", cfg.ClientAppID, err)
+				}
+				app.userpass = &c
+				if c.RunConfirmationFunction || c.RunResetFunction {
+					notices = append(notices, fmt.Sprintf("app %s: local-userpass confirmation/reset functions need the function runtime, which this build lacks; those flows answer with an error", cfg.ClientAppID))
+				}
+				if !c.AutoConfirm && !c.RunConfirmationFunction && c.EmailConfirmationURL == "" {
+					notices = append(notices, fmt.Sprintf("app %s: local-userpass confirms by email but has no emailConfirmationUrl; confirmation links will carry only the token", cfg.ClientAppID))
+				}
+			}
+			app.providers[name] = entry
+		}
+		for _, c := range cfg.Components {
+			notices = append(notices, fmt.Sprintf("app %s: %s is present but not served by this build", cfg.ClientAppID, c))
+		}
+		s.apps[cfg.ClientAppID] = app
+	}
+	return s, notices, nil
+}
+
+// App returns the app with the client app id, or an ErrAppNotFound error.
+func (s *Service) App(id string) (*App, error) {
+	app, ok := s.apps[id]
+	if !ok {
+		return nil, fail(ErrAppNotFound, fmt.Sprintf("cannot find app using Client App ID '%s'", id))
+	}
+	return app, nil
+}
+
+// Apps returns every loaded app.
+func (s *Service) Apps() []*App {
+	out := make([]*App, 0, len(s.apps))
+	for _, a := range s.apps {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ClientAppID < out[j].ClientAppID })
+	return out
+}
+
+// JWKS is the public half of the signing keys, as a JSON Web Key Set.
+func (s *Service) JWKS() []byte { return s.ring.JWKS() }
+
+// provider returns the enabled, supported provider called name.
+func (a *App) provider(name string) (*providerEntry, error) {
+	p, ok := a.providers[name]
+	if !ok {
+		return nil, fail(ErrProviderNotFound, fmt.Sprintf("authentication via '%s' is unsupported", name))
+	}
+	if p.cfg.Disabled {
+		return nil, fail(ErrProviderDisabled, fmt.Sprintf("authentication provider '%s' is disabled", name))
+	}
+	if p.impl == nil {
+		return nil, fail(ErrProviderUnsupported, fmt.Sprintf("authentication provider type '%s' is not supported by this version of Warden", p.cfg.Type))
+	}
+	return p, nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func hashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// CheckProvider reports whether the app has an enabled, supported provider called name.
+func (s *Service) CheckProvider(app *App, name string) error {
+	_, err := app.provider(name)
+	return err
+}

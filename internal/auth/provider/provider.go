@@ -1,0 +1,75 @@
+// Package provider defines what an authentication provider is: something that checks
+// one kind of credentials and says which identity they prove. Each provider type lives
+// in its own package below this one and is put in a Registry by the binary's wiring.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/store"
+)
+
+// Errors a provider returns from Authenticate.
+var (
+	// ErrInvalidCredentials: the credentials prove nothing (wrong password, unknown user).
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrPendingConfirmation: the credentials are right but the account is not confirmed.
+	ErrPendingConfirmation = errors.New("confirmation required")
+)
+
+// InputError says a credential payload is malformed: a field is missing or of the wrong type.
+type InputError struct {
+	Field   string
+	Problem string
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Problem) }
+
+// Credentials is a login request's payload: the body's fields other than "options",
+// decoded from Extended JSON.
+type Credentials map[string]any
+
+// String returns the string field key, or an *InputError when it is missing or not a string.
+func (c Credentials) String(key string) (string, error) {
+	v, ok := c[key]
+	if !ok || v == nil {
+		return "", &InputError{Field: key, Problem: "is required"}
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", &InputError{Field: key, Problem: "must be a string"}
+	}
+	return s, nil
+}
+
+// Identity is what a provider proves: an id unique within the provider type, and the
+// provider data that goes into the user's profile.
+type Identity struct {
+	ID   string
+	Data map[string]any
+}
+
+// Provider checks one type of credentials.
+type Provider interface {
+	Authenticate(ctx context.Context, creds Credentials) (Identity, error)
+}
+
+// Deps are what providers may use.
+type Deps struct {
+	AppID   string
+	Store   store.Store
+	Hasher  *password.Hasher
+	Secrets *appconfig.Secrets
+	Now     func() time.Time
+}
+
+// Factory builds a provider from its configuration.
+type Factory func(cfg *appconfig.Provider, deps Deps) (Provider, error)
+
+// Registry maps provider types to factories.
+type Registry map[string]Factory

@@ -1,0 +1,337 @@
+package auth
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wardenauth/warden/internal/auth/provider"
+	"github.com/wardenauth/warden/internal/auth/provider/anon"
+	"github.com/wardenauth/warden/internal/auth/provider/userpass"
+	"github.com/wardenauth/warden/internal/store"
+	"github.com/wardenauth/warden/internal/token"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// NoDevice is the device id App Services used for "no device".
+const NoDevice = "000000000000000000000000"
+
+// Device is what a client said about itself in a login's options.device.
+type Device struct {
+	ID              string
+	Platform        string
+	PlatformVersion string
+	SDKVersion      string
+	AppName         string
+	AppVersion      string
+}
+
+// LoginRequest is one login (or, with LinkAccessToken set, one link) attempt.
+type LoginRequest struct {
+	AppID       string
+	Provider    string
+	Credentials provider.Credentials
+	Device      Device
+	// LinkAccessToken, when set, links the credentials' identity to the user of this
+	// access token instead of logging in.
+	LinkAccessToken string
+}
+
+// LoginResult is what a successful login answers.
+type LoginResult struct {
+	AccessToken  string
+	RefreshToken string // empty for a link
+	UserID       string
+	DeviceID     string
+	// Created is true when the login created the user.
+	Created bool
+}
+
+// Principal is the user and session behind a valid access token.
+type Principal struct {
+	App       *App
+	UserID    string
+	SessionID string
+	DeviceID  string
+}
+
+// LogIn checks credentials with the app's provider and opens a session, creating the
+// user on the identity's first login; or links the identity when req.LinkAccessToken is set.
+func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, error) {
+	app, err := s.App(req.AppID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	var linker *Principal
+	if req.LinkAccessToken != "" {
+		p, err := s.Authenticate(ctx, req.LinkAccessToken)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		if p.App != app {
+			return LoginResult{}, fail(ErrInvalidSession, "invalid session: the access token belongs to another app")
+		}
+		linker = &p
+	}
+	entry, err := app.provider(req.Provider)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if linker != nil && entry.cfg.Type == anon.Type {
+		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an anonymous identity is not allowed")
+	}
+	ident, err := entry.impl.Authenticate(ctx, req.Credentials)
+	if err != nil {
+		return LoginResult{}, providerError(err, linker != nil)
+	}
+	now := s.clock.Now()
+	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: now}
+	if linker != nil {
+		return s.link(ctx, *linker, identity)
+	}
+
+	deviceID := req.Device.ID
+	if !isObjectIDHex(deviceID) || deviceID == NoDevice {
+		deviceID = bson.NewObjectID().Hex()
+	}
+	secret, err := randomHex(16)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	ttl := app.RefreshTokenTTL
+	if ttl == 0 {
+		ttl = s.refreshTTL
+	}
+	if entry.cfg.Type == anon.Type {
+		ttl = AnonymousRefreshTTL
+	}
+	sess := store.Session{
+		AppID: app.ClientAppID, ID: bson.NewObjectID().Hex(), TokenHash: hashSecret(secret),
+		DeviceID: deviceID, CreatedAt: now, ExpiresAt: now.Add(ttl),
+	}
+	user, created, err := s.store.LogIn(ctx, store.LoginParams{
+		AppID:    app.ClientAppID,
+		Identity: identity,
+		NewUser:  store.User{ID: bson.NewObjectID().Hex(), Type: store.UserTypeNormal, CreatedAt: now},
+		Session:  sess,
+		Device: store.Device{
+			AppID: app.ClientAppID, ID: deviceID, Platform: clip(req.Device.Platform), PlatformVersion: clip(req.Device.PlatformVersion),
+			SDKVersion: clip(req.Device.SDKVersion), ClientAppName: clip(req.Device.AppName), ClientAppVer: clip(req.Device.AppVersion),
+			CreatedAt: now, LastSeenAt: now,
+		},
+	})
+	if errors.Is(err, store.ErrUserDisabled) {
+		return LoginResult{}, fail(ErrUserDisabled, "user is disabled")
+	}
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("log in: %w", err)
+	}
+	access, err := s.ring.MintAccess(token.AccessParams{
+		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionID: sess.ID,
+		DeviceID: deviceID, IssuedAt: now, TTL: s.accessTTL,
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	refresh, err := s.ring.MintRefresh(token.RefreshParams{
+		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionSecret: secret, DeviceID: deviceID,
+		Identity: token.Identity{ID: identity.ID, ProviderType: identity.ProviderType, ProviderID: identity.ProviderID},
+		IssuedAt: now, ExpiresAt: sess.ExpiresAt,
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	s.log.InfoContext(ctx, "login", "app", app.ClientAppID, "user", user.ID, "provider", entry.cfg.Type, "created", created)
+	return LoginResult{AccessToken: access, RefreshToken: refresh, UserID: user.ID, DeviceID: deviceID, Created: created}, nil
+}
+
+func (s *Service) link(ctx context.Context, p Principal, identity store.Identity) (LoginResult, error) {
+	user, err := s.store.GetUser(ctx, p.App.ClientAppID, p.UserID)
+	if err != nil {
+		return LoginResult{}, fail(ErrInvalidSession, "invalid session: user not found")
+	}
+	if identity.ProviderType == userpass.Type {
+		for _, id := range user.Identities {
+			if id.ProviderType == userpass.Type && id.ID != identity.ID {
+				return LoginResult{}, fail(ErrLinkNotAllowed, "linking a local-userpass identity is not allowed when one is already linked")
+			}
+		}
+	}
+	_, err = s.store.LinkIdentity(ctx, p.App.ClientAppID, p.UserID, identity)
+	switch {
+	case errors.Is(err, store.ErrIdentityTaken):
+		return LoginResult{}, fail(ErrIdentityTaken, "a user already exists with the specified provider")
+	case errors.Is(err, store.ErrUserDisabled):
+		return LoginResult{}, fail(ErrUserDisabled, "user is disabled")
+	case errors.Is(err, store.ErrNotFound):
+		return LoginResult{}, fail(ErrInvalidSession, "invalid session: user not found")
+	case err != nil:
+		return LoginResult{}, fmt.Errorf("link: %w", err)
+	}
+	access, err := s.ring.MintAccess(token.AccessParams{
+		AppID: p.App.ClientAppID, DomainID: p.App.DomainID, UserID: p.UserID, SessionID: p.SessionID,
+		DeviceID: p.DeviceID, IssuedAt: s.clock.Now(), TTL: s.accessTTL,
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	s.log.InfoContext(ctx, "identity linked", "app", p.App.ClientAppID, "user", p.UserID, "provider", identity.ProviderType)
+	return LoginResult{AccessToken: access, UserID: p.UserID, DeviceID: p.DeviceID}, nil
+}
+
+// providerError turns a provider's error into the Service's. Failed links never say
+// exactly "unauthorized": realm-web 2.0.1 answers that with an endless refresh loop.
+func providerError(err error, linking bool) error {
+	var in *provider.InputError
+	switch {
+	case errors.As(err, &in):
+		return fail(ErrInvalidInput, in.Error())
+	case errors.Is(err, provider.ErrInvalidCredentials):
+		if linking {
+			return fail(ErrInvalidCredentials, "unauthorized: invalid credentials")
+		}
+		return fail(ErrInvalidCredentials, "unauthorized")
+	case errors.Is(err, provider.ErrPendingConfirmation):
+		return fail(ErrPendingConfirmation, "confirmation required")
+	}
+	return fmt.Errorf("provider: %w", err)
+}
+
+// Authenticate checks an access token and that its session still exists (so a logged
+// out, revoked, disabled or deleted user's access tokens stop working at once).
+func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+	now := s.clock.Now()
+	c, err := s.ring.Verify(raw, token.TypeAccess, now)
+	if errors.Is(err, token.ErrExpired) {
+		return Principal{}, fail(ErrAccessTokenExpired, "invalid session: access token expired")
+	}
+	if err != nil {
+		return Principal{}, fail(ErrInvalidSession, "invalid session: invalid access token")
+	}
+	app, ok := s.apps[c.AppID()]
+	if !ok {
+		return Principal{}, fail(ErrInvalidSession, "invalid session: unknown app")
+	}
+	sess, err := s.store.GetSession(ctx, app.ClientAppID, c.Issuer)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, fail(ErrInvalidSession, "invalid session: session ended")
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if sess.UserID != c.Subject {
+		return Principal{}, fail(ErrInvalidSession, "invalid session")
+	}
+	return Principal{App: app, UserID: c.Subject, SessionID: sess.ID, DeviceID: sess.DeviceID}, nil
+}
+
+// sessionFromRefresh finds the live session that a refresh token names.
+func (s *Service) sessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
+	now := s.clock.Now()
+	c, err := s.ring.Verify(raw, token.TypeRefresh, now)
+	if errors.Is(err, token.ErrExpired) && allowExpired {
+		err = nil
+	}
+	if err != nil {
+		return nil, store.Session{}, fail(ErrInvalidSession, "invalid session: invalid refresh token")
+	}
+	app, ok := s.apps[c.AppID()]
+	if !ok {
+		return nil, store.Session{}, fail(ErrInvalidSession, "invalid session: unknown app")
+	}
+	sess, err := s.store.GetSessionByTokenHash(ctx, hashSecret(c.SessionID))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (sess.AppID != app.ClientAppID || sess.UserID != c.Subject)) {
+		return nil, store.Session{}, fail(ErrSessionNotFound, "invalid session: failed to find refresh token")
+	}
+	if err != nil {
+		return nil, store.Session{}, fmt.Errorf("finding session: %w", err)
+	}
+	if !allowExpired && !now.Before(sess.ExpiresAt) {
+		return nil, store.Session{}, fail(ErrInvalidSession, "invalid session: refresh token expired")
+	}
+	return app, sess, nil
+}
+
+// Refresh mints a new access token for the session a refresh token names.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (string, error) {
+	app, sess, err := s.sessionFromRefresh(ctx, refreshToken, false)
+	if err != nil {
+		return "", err
+	}
+	now := s.clock.Now()
+	if now.Sub(sess.LastUsedAt) >= sessionTouchInterval {
+		if err := s.store.TouchSession(ctx, app.ClientAppID, sess.ID, now); err != nil {
+			s.log.WarnContext(ctx, "recording session use failed", "err", err)
+		}
+	}
+	return s.ring.MintAccess(token.AccessParams{
+		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: sess.UserID, SessionID: sess.ID,
+		DeviceID: sess.DeviceID, IssuedAt: now, TTL: s.accessTTL,
+	})
+}
+
+// LogOut ends the session a refresh token names. An expired refresh token still ends
+// its session.
+func (s *Service) LogOut(ctx context.Context, refreshToken string) error {
+	app, sess, err := s.sessionFromRefresh(ctx, refreshToken, true)
+	if err != nil {
+		return err
+	}
+	err = s.store.DeleteSession(ctx, app.ClientAppID, sess.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fail(ErrSessionNotFound, "invalid session: failed to find refresh token")
+	}
+	if err != nil {
+		return fmt.Errorf("log out: %w", err)
+	}
+	return nil
+}
+
+// Profile returns the user behind p with its identities.
+func (s *Service) Profile(ctx context.Context, p Principal) (store.User, error) {
+	u, err := s.store.GetUser(ctx, p.App.ClientAppID, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fail(ErrInvalidSession, "invalid session: user not found")
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("profile: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteUser deletes the user behind p, with its identities and sessions.
+func (s *Service) DeleteUser(ctx context.Context, p Principal) error {
+	err := s.store.DeleteUser(ctx, p.App.ClientAppID, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fail(ErrInvalidSession, "invalid session: user not found")
+	}
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	s.log.InfoContext(ctx, "user deleted", "app", p.App.ClientAppID, "user", p.UserID)
+	return nil
+}
+
+func isObjectIDHex(s string) bool {
+	if len(s) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// clip bounds client-supplied device strings.
+func clip(s string) string {
+	const limit = 256
+	if len(s) <= limit {
+		return s
+	}
+	s = s[:limit]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,403 @@
+// Package clientapi serves the Realm client API v2.0 over HTTP: it decodes requests,
+// authenticates their tokens, calls the auth core and encodes the answers (and errors)
+// byte for byte as the Realm SDKs expect them. It holds no logic of its own.
+package clientapi
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/auth/provider"
+	"github.com/wardenauth/warden/internal/ejson"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// MaxBodyBytes is the largest request body accepted (1 MiB); larger bodies get 413.
+const MaxBodyBytes = 1 << 20
+
+// Options configure the handler.
+type Options struct {
+	// PublicURL is the scheme://host[:port] clients should use, reported by the location
+	// endpoint. Empty means: the scheme and Host of each request.
+	PublicURL string
+	Logger    *slog.Logger
+}
+
+type api struct {
+	svc       *auth.Service
+	log       *slog.Logger
+	publicURL string
+}
+
+const prefix = "/api/client/v2.0"
+
+// New returns the client API handler (CORS, JSON errors for unknown routes and panics
+// included).
+func New(svc *auth.Service, opts Options) http.Handler {
+	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/")}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	appPath := prefix + "/app/{app}"
+	mux.HandleFunc("GET "+appPath+"/location", a.location)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/login", a.login)
+	mux.HandleFunc("GET "+appPath+"/auth/providers/{provider}/login", a.redirectLogin)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/register", a.register)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm", a.confirm)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm/send", a.confirmSend)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm/call", a.confirmCall)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset", a.reset)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/send", a.resetSend)
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/call", a.resetCall)
+	mux.HandleFunc("POST "+appPath+"/functions/call", a.functionsUnavailable)
+	mux.HandleFunc("GET "+appPath+"/functions/call", a.functionsUnavailable)
+	mux.HandleFunc("GET "+prefix+"/auth/profile", a.profile)
+	mux.HandleFunc("POST "+prefix+"/auth/session", a.refresh)
+	mux.HandleFunc("DELETE "+prefix+"/auth/session", a.logout)
+	mux.HandleFunc("DELETE "+prefix+"/auth/delete", a.deleteUser)
+	mux.HandleFunc(prefix+"/auth/api_keys", a.apiKeysUnavailable)
+	mux.HandleFunc(prefix+"/auth/api_keys/", a.apiKeysUnavailable)
+	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
+	mux.HandleFunc("GET /healthz", a.health)
+	mux.HandleFunc("GET /readyz", a.health)
+	return a.accessLog(a.recoverPanics(a.cors(jsonFallbacks(mux, a))))
+}
+
+// jsonFallbacks answers requests that match no route, or no method of a route, in the
+// protocol's JSON error shape instead of net/http's plain text.
+func jsonFallbacks(mux *http.ServeMux, a *api) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &statusProbe{header: http.Header{}}
+		mux.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			a.writeError(r.Context(), w, &apiError{http.StatusMethodNotAllowed, codeBadRequest, "method " + r.Method + " is not allowed on " + r.URL.Path})
+			return
+		}
+		a.writeError(r.Context(), w, &apiError{http.StatusNotFound, codeServiceCommandNotFound, "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(status int)      { p.status = status }
+
+func (a *api) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.ErrorContext(r.Context(), "panic while serving", "path", r.URL.Path, "panic", v)
+				writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error", ErrorCode: codeInternalServerError})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readObject reads the body as an Extended JSON object, bounded by MaxBodyBytes. An
+// empty body is an empty object.
+func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &apiError{http.StatusRequestEntityTooLarge, codeReadSizeLimitExceeded, "request body is larger than 1 MiB"}
+	}
+	if err != nil {
+		return nil, badRequest("reading request body: " + err.Error())
+	}
+	obj, err := ejson.DecodeObject(data)
+	if err != nil {
+		return nil, badRequest("malformed request body: " + err.Error())
+	}
+	return obj, nil
+}
+
+// stringField returns the string field key of obj; it must be present when required.
+func stringField(obj map[string]any, key string, required bool) (string, error) {
+	v, ok := obj[key]
+	if !ok || v == nil {
+		if required {
+			return "", &apiError{http.StatusBadRequest, "MissingParameter", "expected '" + key + "' in the request body"}
+		}
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", &apiError{http.StatusBadRequest, codeInvalidParameter, "'" + key + "' must be a string"}
+	}
+	return s, nil
+}
+
+// bearer returns the token of an `Authorization: Bearer <token>` header.
+func bearer(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", &apiError{http.StatusUnauthorized, codeMissingAuthReq, "must authenticate first"}
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || tok == "null" || tok == "undefined" {
+		return "", &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: malformed Authorization header"}
+	}
+	return tok, nil
+}
+
+// principal authenticates the request's access token (or, for the streaming function
+// call of native SDKs, its baas_at query parameter).
+func (a *api) principal(r *http.Request) (auth.Principal, error) {
+	tok, err := bearer(r)
+	if err != nil && r.Method == http.MethodGet && r.URL.Query().Get("baas_at") != "" {
+		tok, err = r.URL.Query().Get("baas_at"), nil
+	}
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	p, err := a.svc.Authenticate(r.Context(), tok)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if err := checkOrigin(r, p.App); err != nil {
+		return auth.Principal{}, err
+	}
+	return p, nil
+}
+
+func (a *api) location(w http.ResponseWriter, r *http.Request) {
+	app, err := a.svc.App(r.PathValue("app"))
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	host := a.publicURL
+	if host == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		host = scheme + "://" + r.Host
+	}
+	ws := "ws" + strings.TrimPrefix(host, "http")
+	writeJSON(w, http.StatusOK, map[string]string{
+		"deployment_model": app.DeploymentModel,
+		"location":         app.Location,
+		"hostname":         host,
+		"ws_hostname":      ws,
+	})
+}
+
+func deviceFrom(body map[string]any) (auth.Device, error) {
+	opts, ok := body["options"]
+	if !ok || opts == nil {
+		return auth.Device{}, nil
+	}
+	om, ok := opts.(map[string]any)
+	if !ok {
+		return auth.Device{}, &apiError{http.StatusBadRequest, codeInvalidParameter, "'options' must be an object"}
+	}
+	dv, ok := om["device"]
+	if !ok || dv == nil {
+		return auth.Device{}, nil
+	}
+	dm, ok := dv.(map[string]any)
+	if !ok {
+		return auth.Device{}, &apiError{http.StatusBadRequest, codeInvalidParameter, "'options.device' must be an object"}
+	}
+	str := func(k string) string { s, _ := dm[k].(string); return s }
+	d := auth.Device{
+		Platform: str("platform"), PlatformVersion: str("platformVersion"), SDKVersion: str("sdkVersion"),
+		AppName: str("appId"), AppVersion: str("appVersion"),
+	}
+	switch id := dm["deviceId"].(type) {
+	case bson.ObjectID:
+		d.ID = id.Hex()
+	case string:
+		d.ID = strings.ToLower(id)
+	}
+	return d, nil
+}
+
+func (a *api) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	app, err := a.svc.App(r.PathValue("app"))
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	if err := checkOrigin(r, app); err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	body, err := readObject(w, r)
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	dev, err := deviceFrom(body)
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	delete(body, "options")
+	req := auth.LoginRequest{AppID: app.ClientAppID, Provider: r.PathValue("provider"), Credentials: provider.Credentials(body), Device: dev}
+	if r.URL.Query().Get("link") == "true" {
+		tok, err := bearer(r)
+		if err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
+		req.LinkAccessToken = tok
+	}
+	res, err := a.svc.LogIn(ctx, req)
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	out := map[string]string{"access_token": res.AccessToken, "user_id": res.UserID, "device_id": res.DeviceID}
+	if res.RefreshToken != "" {
+		out["refresh_token"] = res.RefreshToken
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	app, err := a.svc.App(r.PathValue("app"))
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	if err := a.svc.CheckProvider(app, r.PathValue("provider")); err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "provider '" + r.PathValue("provider") + "' has no redirect login: log in with a POST of its credentials"})
+}
+
+func (a *api) profile(w http.ResponseWriter, r *http.Request) {
+	p, err := a.principal(r)
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	u, err := a.svc.Profile(r.Context(), p)
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	type identity struct {
+		ID           string         `json:"id"`
+		ProviderType string         `json:"provider_type"`
+		ProviderID   string         `json:"provider_id"`
+		ProviderData map[string]any `json:"provider_data,omitempty"`
+	}
+	ids := make([]identity, 0, len(u.Identities))
+	for _, id := range u.Identities {
+		ids = append(ids, identity{ID: id.ID, ProviderType: id.ProviderType, ProviderID: id.ProviderID, ProviderData: id.Data})
+	}
+	data := u.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user_id":    u.ID,
+		"domain_id":  p.App.DomainID,
+		"identities": ids,
+		"data":       data,
+		"type":       u.Type,
+	})
+}
+
+func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
+	tok, err := bearer(r)
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	access, err := a.svc.Refresh(r.Context(), tok)
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"access_token": access})
+}
+
+func (a *api) logout(w http.ResponseWriter, r *http.Request) {
+	tok, err := bearer(r)
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	if err := a.svc.LogOut(r.Context(), tok); err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	writeEmpty(w, http.StatusNoContent)
+}
+
+func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) {
+	p, err := a.principal(r)
+	if err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	if err := a.svc.DeleteUser(r.Context(), p); err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	writeEmpty(w, http.StatusNoContent)
+}
+
+func (a *api) functionsUnavailable(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.principal(r); err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
+	a.writeError(r.Context(), w, &apiError{http.StatusNotImplemented, codeFunctionNotFound, "functions are not supported by this version of Warden"})
+}
+
+func (a *api) apiKeysUnavailable(w http.ResponseWriter, r *http.Request) {
+	a.writeError(r.Context(), w, &apiError{http.StatusNotImplemented, codeAuthProviderNotFound, "user API keys are not supported by this version of Warden"})
+}
+
+func (a *api) jwks(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(a.svc.JWKS())
+}
+
+func (a *api) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// appFromPath returns the client app id of an app-scoped path, or "".
+func appFromPath(path string) string {
+	rest, ok := strings.CutPrefix(path, prefix+"/app/")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	id, err := url.PathUnescape(id)
+	if err != nil {
+		return ""
+	}
+	return id
+}

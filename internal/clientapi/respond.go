@@ -1,0 +1,126 @@
+package clientapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/wardenauth/warden/internal/auth"
+)
+
+// Protocol error codes (the error_code strings the Realm SDKs know).
+const (
+	codeBadRequest             = "BadRequest"
+	codeInvalidParameter       = "InvalidParameter"
+	codeInvalidSession         = "InvalidSession"
+	codeMissingAuthReq         = "MissingAuthReq"
+	codeInvalidPassword        = "InvalidPassword"
+	codeAuthError              = "AuthError"
+	codeUserDisabled           = "UserDisabled"
+	codeAccountNameInUse       = "AccountNameInUse"
+	codeUserpassTokenInvalid   = "UserpassTokenInvalid"
+	codeUserAlreadyConfirmed   = "UserAlreadyConfirmed"
+	codeUserNotFound           = "UserNotFound"
+	codeAuthProviderNotFound   = "AuthProviderNotFound"
+	codeFunctionNotFound       = "FunctionNotFound"
+	codeReadSizeLimitExceeded  = "ReadSizeLimitExceeded"
+	codeDomainNotAllowed       = "DomainNotAllowed"
+	codeServiceCommandNotFound = "ServiceCommandNotFound"
+	codeInternalServerError    = "InternalServerError"
+)
+
+// errorMapping is the one table from the core's failure kinds to HTTP.
+var errorMapping = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{auth.ErrAppNotFound, http.StatusNotFound, codeInvalidParameter},
+	{auth.ErrProviderNotFound, http.StatusNotFound, codeAuthProviderNotFound},
+	{auth.ErrProviderDisabled, http.StatusForbidden, codeAuthProviderNotFound},
+	{auth.ErrProviderUnsupported, http.StatusNotImplemented, codeAuthProviderNotFound},
+	{auth.ErrInvalidInput, http.StatusBadRequest, codeBadRequest},
+	{auth.ErrInvalidCredentials, http.StatusUnauthorized, codeInvalidPassword},
+	{auth.ErrPendingConfirmation, http.StatusUnauthorized, codeAuthError},
+	{auth.ErrUserDisabled, http.StatusUnauthorized, codeUserDisabled},
+	{auth.ErrInvalidSession, http.StatusUnauthorized, codeInvalidSession},
+	{auth.ErrAccessTokenExpired, http.StatusUnauthorized, codeInvalidSession},
+	{auth.ErrSessionNotFound, http.StatusUnauthorized, codeInvalidSession},
+	{auth.ErrAccountNameInUse, http.StatusConflict, codeAccountNameInUse},
+	{auth.ErrTokenInvalid, http.StatusBadRequest, codeUserpassTokenInvalid},
+	{auth.ErrAlreadyConfirmed, http.StatusBadRequest, codeUserAlreadyConfirmed},
+	{auth.ErrUserNotFound, http.StatusNotFound, codeUserNotFound},
+	{auth.ErrFlowNotEnabled, http.StatusBadRequest, codeBadRequest},
+	// Never InvalidSession for a failed link: realm-web would refresh and retry forever.
+	{auth.ErrIdentityTaken, http.StatusConflict, codeAccountNameInUse},
+	{auth.ErrLinkNotAllowed, http.StatusBadRequest, codeBadRequest},
+	{auth.ErrFunctionsUnavailable, http.StatusNotImplemented, codeFunctionNotFound},
+}
+
+// apiError is an error the HTTP layer itself decides (bad body, unknown route, ...).
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &apiError{http.StatusBadRequest, codeBadRequest, msg} }
+
+// writeJSON answers with a JSON body and exactly `Content-Type: application/json`.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"internal server error","error_code":"InternalServerError"}`)
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeEmpty answers a success that has no body: no content type at all, which is what
+// realm-web reads as an empty result.
+func writeEmpty(w http.ResponseWriter, status int) {
+	w.Header().Del("Content-Type")
+	w.WriteHeader(status)
+}
+
+type errorBody struct {
+	Error     string `json:"error"`
+	ErrorCode string `json:"error_code"`
+}
+
+// writeError answers err in the protocol's error shape.
+func (a *api) writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		writeJSON(w, ae.status, errorBody{Error: ae.msg, ErrorCode: ae.code})
+		return
+	}
+	var ce *auth.Error
+	if errors.As(err, &ce) {
+		for _, m := range errorMapping {
+			if errors.Is(ce.Kind, m.kind) {
+				writeJSON(w, m.status, errorBody{Error: ce.Message, ErrorCode: m.code})
+				return
+			}
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads this answer.
+		writeJSON(w, 499, errorBody{Error: "request canceled", ErrorCode: codeBadRequest})
+		return
+	}
+	a.log.LogAttrs(ctx, slog.LevelError, "request failed", slog.String("err", err.Error()))
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error", ErrorCode: codeInternalServerError})
+}

@@ -1,0 +1,81 @@
+package clientapi
+
+import (
+	"net/http"
+)
+
+// userpassOp decodes the body of an email/password operation, runs op on its string
+// fields, and answers success with status (and no body).
+func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fields []string, op func(app, provider string, f map[string]string) error) {
+	ctx := r.Context()
+	app, err := a.svc.App(r.PathValue("app"))
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	if err := checkOrigin(r, app); err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	body, err := readObject(w, r)
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	vals := make(map[string]string, len(fields))
+	for _, f := range fields {
+		v, err := stringField(body, f, true)
+		if err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
+		vals[f] = v
+	}
+	if err := op(app.ClientAppID, r.PathValue("provider"), vals); err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	writeEmpty(w, status)
+}
+
+func (a *api) register(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusCreated, []string{"email", "password"}, func(app, p string, f map[string]string) error {
+		return a.svc.Register(r.Context(), app, p, f["email"], f["password"])
+	})
+}
+
+func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusNoContent, []string{"token", "tokenId"}, func(app, p string, f map[string]string) error {
+		return a.svc.Confirm(r.Context(), app, p, f["token"], f["tokenId"])
+	})
+}
+
+func (a *api) confirmSend(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusNoContent, []string{"email"}, func(app, p string, f map[string]string) error {
+		return a.svc.ResendConfirmation(r.Context(), app, p, f["email"])
+	})
+}
+
+func (a *api) confirmCall(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusNoContent, []string{"email"}, func(app, p string, f map[string]string) error {
+		return a.svc.RetryCustomConfirmation(r.Context(), app, p, f["email"])
+	})
+}
+
+func (a *api) reset(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusNoContent, []string{"token", "tokenId", "password"}, func(app, p string, f map[string]string) error {
+		return a.svc.ResetPassword(r.Context(), app, p, f["token"], f["tokenId"], f["password"])
+	})
+}
+
+func (a *api) resetSend(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusNoContent, []string{"email"}, func(app, p string, f map[string]string) error {
+		return a.svc.SendPasswordReset(r.Context(), app, p, f["email"])
+	})
+}
+
+func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
+	a.userpassOp(w, r, http.StatusNoContent, []string{"email", "password"}, func(app, p string, f map[string]string) error {
+		return a.svc.CallResetFunction(r.Context(), app, p, f["email"], f["password"])
+	})
+}

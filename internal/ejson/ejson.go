@@ -1,0 +1,62 @@
+// Package ejson reads and writes MongoDB Extended JSON, the encoding of every request
+// and response body of the Realm client protocol. Reading accepts both the canonical
+// form that the SDKs send ({"$numberInt":"5"}) and the relaxed form (5).
+package ejson
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// ErrNotObject is returned when a body is valid JSON but not a JSON object.
+var ErrNotObject = errors.New("body must be a JSON object")
+
+// DecodeObject decodes an Extended JSON object. Nested documents become
+// map[string]any, arrays []any, and Extended JSON wrappers their BSON values
+// (int32, int64, float64, bson.ObjectID, bson.DateTime, ...).
+func DecodeObject(data []byte) (map[string]any, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return map[string]any{}, nil
+	}
+	if trimmed[0] != '{' {
+		return nil, ErrNotObject
+	}
+	var d bson.D
+	if err := bson.UnmarshalExtJSON(trimmed, false, &d); err != nil {
+		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
+	}
+	return toMap(d), nil
+}
+
+func toMap(d bson.D) map[string]any {
+	m := make(map[string]any, len(d))
+	for _, e := range d {
+		m[e.Key] = plain(e.Value)
+	}
+	return m
+}
+
+func plain(v any) any {
+	switch x := v.(type) {
+	case bson.D:
+		return toMap(x)
+	case bson.M:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = plain(e)
+		}
+		return m
+	case bson.A:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	default:
+		return v
+	}
+}

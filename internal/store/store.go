@@ -1,0 +1,199 @@
+// Package store defines where Warden keeps its state: users, their identities, sessions,
+// devices, and email/password accounts with their pending confirmations and resets.
+//
+// Store is one interface with one implementation per database engine (store/sqlite is
+// the embedded default). Every operation that changes more than one row runs as a single
+// transaction inside the implementation, so a crash never leaves a half-made user, an
+// orphan identity or an orphan session. The conformance suite in store/storetest is run
+// unchanged against every engine.
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Errors that every implementation returns (wrapped or not) for the same situations.
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrIdentityTaken: the identity already belongs to another user.
+	ErrIdentityTaken = errors.New("identity belongs to another user")
+	// ErrEmailTaken: an email/password account with that email already exists.
+	ErrEmailTaken = errors.New("email already registered")
+	// ErrUserDisabled: the user is disabled.
+	ErrUserDisabled = errors.New("user disabled")
+	// ErrTokenInvalid: a confirmation or reset token is unknown, used, expired or wrong.
+	ErrTokenInvalid = errors.New("invalid token")
+)
+
+// User types.
+const (
+	UserTypeNormal = "normal"
+	UserTypeServer = "server"
+)
+
+// User is an account. Its identities are in the order they were added; Data is the
+// provider data of all its identities merged, later identities winning.
+type User struct {
+	AppID      string
+	ID         string
+	Type       string
+	Disabled   bool
+	Data       map[string]any
+	CreatedAt  time.Time
+	LastLogin  time.Time
+	Identities []Identity
+}
+
+// Identity is one way to log in as a user: an (provider type, id) pair unique per app.
+type Identity struct {
+	ID           string
+	ProviderType string
+	ProviderID   string
+	Data         map[string]any
+	CreatedAt    time.Time
+}
+
+// Session is a logged-in device of a user. A refresh token names a session; the session
+// row is looked up by the hash of the refresh token's secret id.
+type Session struct {
+	AppID        string
+	ID           string
+	TokenHash    []byte
+	UserID       string
+	DeviceID     string
+	ProviderType string
+	IdentityID   string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	LastUsedAt   time.Time
+}
+
+// Device is what the client said about itself at login (`options.device`).
+type Device struct {
+	AppID           string
+	ID              string
+	Platform        string
+	PlatformVersion string
+	SDKVersion      string
+	ClientAppName   string
+	ClientAppVer    string
+	CreatedAt       time.Time
+	LastSeenAt      time.Time
+}
+
+// Account states of an email/password account.
+const (
+	AccountPending   = "pending"
+	AccountConfirmed = "confirmed"
+)
+
+// Account is an email/password registration. Its ID is the id of the local-userpass
+// identity once the account logs in.
+type Account struct {
+	AppID        string
+	ID           string
+	Email        string
+	PasswordHash string
+	Status       string
+	CreatedAt    time.Time
+}
+
+// Purposes of an account token.
+const (
+	TokenConfirm = "confirm"
+	TokenReset   = "reset"
+)
+
+// AccountToken is a pending confirmation or password reset. Only a hash of the secret
+// token is kept; TokenID is the public half that the link carries next to it.
+type AccountToken struct {
+	AppID     string
+	TokenID   string
+	Hash      []byte
+	AccountID string
+	Purpose   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// LoginParams describes one successful credential check: the identity that logged in,
+// the user to create if the identity is new, and the session to open.
+type LoginParams struct {
+	AppID    string
+	Identity Identity
+	// NewUser is used only when no user owns the identity yet.
+	NewUser User
+	Session Session
+	// Device is inserted or updated (by AppID and ID) in the same transaction.
+	Device Device
+}
+
+// Store is Warden's state. Implementations are safe for concurrent use.
+type Store interface {
+	// LogIn finds the user that owns p.Identity, or creates p.NewUser with it, records the
+	// device and opens p.Session for that user, all in one transaction. It returns the
+	// user and whether it was created. A disabled user gets ErrUserDisabled and no session.
+	LogIn(ctx context.Context, p LoginParams) (User, bool, error)
+	// GetUser returns a user with its identities.
+	GetUser(ctx context.Context, appID, userID string) (User, error)
+	// LinkIdentity adds an identity to a user. It is a no-op when the user already has it,
+	// and ErrIdentityTaken when another user has it.
+	LinkIdentity(ctx context.Context, appID, userID string, id Identity) (User, error)
+	// DeleteUser removes a user with its identities, sessions and email/password account.
+	DeleteUser(ctx context.Context, appID, userID string) error
+	// SetUserDisabled disables or enables a user; disabling also ends all its sessions.
+	SetUserDisabled(ctx context.Context, appID, userID string, disabled bool) error
+	// DeleteUserSessions ends every session of a user and reports how many there were.
+	DeleteUserSessions(ctx context.Context, appID, userID string) (int, error)
+
+	// GetSessionByTokenHash finds the session whose refresh-token hash is hash.
+	GetSessionByTokenHash(ctx context.Context, hash []byte) (Session, error)
+	// GetSession finds a session by its public id.
+	GetSession(ctx context.Context, appID, sessionID string) (Session, error)
+	// DeleteSession ends one session. When it was the last session of a user whose only
+	// identity is anonymous, that user is deleted too (nobody can log in as it again).
+	DeleteSession(ctx context.Context, appID, sessionID string) error
+	// TouchSession records that the session was used at t.
+	TouchSession(ctx context.Context, appID, sessionID string, t time.Time) error
+
+	// CreateAccount registers an email/password account (ErrEmailTaken if the email,
+	// compared case-insensitively, is already registered) and, when tok is not nil, its
+	// confirmation token, in one transaction.
+	CreateAccount(ctx context.Context, a Account, tok *AccountToken) error
+	// GetAccountByEmail finds an account by email, case-insensitively.
+	GetAccountByEmail(ctx context.Context, appID, email string) (Account, error)
+	// AddAccountToken stores a new confirmation or reset token for an account, replacing
+	// earlier tokens of the same purpose.
+	AddAccountToken(ctx context.Context, tok AccountToken) error
+	// ConfirmAccount consumes a confirmation token (by id and hash, not expired at now)
+	// and marks its account confirmed. It returns ErrTokenInvalid otherwise.
+	ConfirmAccount(ctx context.Context, appID, tokenID string, hash []byte, now time.Time) (Account, error)
+	// ResetPassword consumes a reset token and sets the account's password hash.
+	ResetPassword(ctx context.Context, appID, tokenID string, hash []byte, passwordHash string, now time.Time) (Account, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// EmailKey is the form in which emails are compared: Warden treats emails as
+// case-insensitive (App Services did not).
+func EmailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// MergeIdentityData merges the provider data of identities in order, later ones winning.
+func MergeIdentityData(ids []Identity) map[string]any {
+	out := map[string]any{}
+	for _, id := range ids {
+		for k, v := range id.Data {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// HashesEqual compares two secret hashes in constant time.
+func HashesEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
