@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wardenauth/warden/internal/mail/mailtest"
+)
+
+// TestCompat runs the compatibility suite in compat/: the real realm-web 2.0.1 in Node,
+// against the built binary, with mail going over SMTP to a catcher whose inbox the
+// suite reads over HTTP.
+func TestCompat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compatibility suite skipped in -short mode")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is required in CI for the realm-web compatibility suite")
+		}
+		t.Skip("node not installed: the realm-web compatibility suite needs Node 20")
+	}
+	root := repoRoot(t)
+	compat := filepath.Join(root, "compat")
+	if _, err := os.Stat(filepath.Join(compat, "node_modules", "realm-web", "package.json")); err != nil {
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = compat
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in compat/: %v\n%s", err, out)
+		}
+	}
+
+	catcher, err := mailtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer catcher.Close()
+	inbox := serveInbox(t, catcher)
+
+	srv := startServer(t,
+		"--app", filepath.Join(root, "examples", "quickstart"),
+		"--app", filepath.Join(root, "e2e", "testdata", "confirm-app"),
+		"--smtp", catcher.URL(),
+	)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "tests/")
+	cmd.Dir = compat
+	cmd.Env = append(os.Environ(),
+		"WARDEN_URL="+srv.URL,
+		"WARDEN_APP_ID=quickstart-abcde",
+		"WARDEN_CONFIRM_APP_ID=confirm-app-xyzzy",
+		"WARDEN_INBOX_URL="+inbox,
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("realm-web compatibility suite:\n%s", out)
+	if err != nil {
+		t.Fatalf("compatibility suite failed: %v\nserver log:\n%s", err, srv.log.String())
+	}
+}
+
+// serveInbox serves the catcher's messages as JSON on a loopback port.
+func serveInbox(t *testing.T, c *mailtest.Catcher) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c.Messages())
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
