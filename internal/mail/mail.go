@@ -44,7 +44,6 @@ type SMTP struct {
 	addr     string
 	host     string
 	implicit bool // smtps: TLS from the first byte
-	auth     smtp.Auth
 	user     string
 	pass     string
 	from     string
