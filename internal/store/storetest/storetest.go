@@ -1,0 +1,411 @@
+// Package storetest is the conformance suite that every store.Store implementation
+// runs unchanged: call Run from the implementation's own test with a function that
+// opens a fresh, empty store.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wardenauth/warden/internal/store"
+)
+
+// Opener returns a fresh, empty store; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+const app = "app-one"
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+var seq int
+
+func nextID() string {
+	seq++
+	return fmt.Sprintf("%024x", seq)
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// login builds LoginParams for identity (provider, id) with a new session.
+func login(provider, id string, data map[string]any) store.LoginParams {
+	sid := nextID()
+	return store.LoginParams{
+		AppID:    app,
+		Identity: store.Identity{ID: id, ProviderType: provider, ProviderID: "p-" + provider, Data: data, CreatedAt: t0},
+		NewUser:  store.User{ID: nextID(), Type: store.UserTypeNormal, CreatedAt: t0},
+		Session:  store.Session{AppID: app, ID: sid, TokenHash: hash(sid), DeviceID: "dev-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+		Device:   store.Device{AppID: app, ID: "dev-1", Platform: "node", CreatedAt: t0, LastSeenAt: t0},
+	}
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Opener) {
+	tests := map[string]func(t *testing.T, s store.Store){
+		"LoginCreatesUserOnce":          testLoginCreatesUserOnce,
+		"LoginRefusesDisabledUser":      testLoginRefusesDisabledUser,
+		"LinkIdentity":                  testLinkIdentity,
+		"DeleteUserRemovesEverything":   testDeleteUser,
+		"Sessions":                      testSessions,
+		"AnonymousUserGoneWithLastSess": testAnonymousCleanup,
+		"Accounts":                      testAccounts,
+		"AccountTokens":                 testAccountTokens,
+		"AppsAreSeparate":               testAppsAreSeparate,
+		"ConcurrentFirstLogins":         testConcurrentFirstLogins,
+		"UserDataFromIdentities":        testUserData,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			fn(t, s)
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testLoginCreatesUserOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := login("local-userpass", "acct-1", map[string]any{"email": "a@b.c"})
+	u, created, err := s.LogIn(ctx, p)
+	must(t, err)
+	if !created || u.ID != p.NewUser.ID || u.Type != store.UserTypeNormal {
+		t.Fatalf("first login: created=%v user=%+v", created, u)
+	}
+	if len(u.Identities) != 1 || u.Identities[0].ID != "acct-1" || u.Identities[0].ProviderType != "local-userpass" || u.Identities[0].ProviderID != "p-local-userpass" {
+		t.Fatalf("identities = %+v", u.Identities)
+	}
+	p2 := login("local-userpass", "acct-1", map[string]any{"email": "a@b.c"})
+	u2, created, err := s.LogIn(ctx, p2)
+	must(t, err)
+	if created || u2.ID != u.ID {
+		t.Fatalf("second login made another user: created=%v id=%s want %s", created, u2.ID, u.ID)
+	}
+	// Both sessions exist and name the user.
+	for _, sid := range []string{p.Session.ID, p2.Session.ID} {
+		se, err := s.GetSession(ctx, app, sid)
+		must(t, err)
+		if se.UserID != u.ID || se.DeviceID != "dev-1" || se.ProviderType != "local-userpass" || se.IdentityID != "acct-1" {
+			t.Fatalf("session = %+v", se)
+		}
+		if !se.ExpiresAt.Equal(t0.Add(time.Hour)) || !se.CreatedAt.Equal(t0) {
+			t.Fatalf("session times = %v %v", se.CreatedAt, se.ExpiresAt)
+		}
+	}
+	got, err := s.GetUser(ctx, app, u.ID)
+	must(t, err)
+	if got.ID != u.ID || len(got.Identities) != 1 || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("GetUser = %+v", got)
+	}
+	if _, err := s.GetUser(ctx, app, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetUser(unknown) err = %v, want ErrNotFound", err)
+	}
+}
+
+func testLoginRefusesDisabledUser(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := login("anon-user", "anon-1", nil)
+	u, _, err := s.LogIn(ctx, p)
+	must(t, err)
+	must(t, s.SetUserDisabled(ctx, app, u.ID, true))
+	if _, err := s.GetSession(ctx, app, p.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("disabling kept the session: %v", err)
+	}
+	p2 := login("anon-user", "anon-1", nil)
+	if _, _, err := s.LogIn(ctx, p2); !errors.Is(err, store.ErrUserDisabled) {
+		t.Fatalf("login of disabled user err = %v", err)
+	}
+	if _, err := s.GetSession(ctx, app, p2.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused login left a session behind: %v", err)
+	}
+	must(t, s.SetUserDisabled(ctx, app, u.ID, false))
+	if _, _, err := s.LogIn(ctx, login("anon-user", "anon-1", nil)); err != nil {
+		t.Fatalf("login after enabling: %v", err)
+	}
+	if err := s.SetUserDisabled(ctx, app, "nobody", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("disable unknown user err = %v", err)
+	}
+}
+
+func testLinkIdentity(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, _, err := s.LogIn(ctx, login("anon-user", "anon-a", nil))
+	must(t, err)
+	b, _, err := s.LogIn(ctx, login("local-userpass", "acct-b", map[string]any{"email": "b@x.y"}))
+	must(t, err)
+
+	linked, err := s.LinkIdentity(ctx, app, a.ID, store.Identity{ID: "acct-a", ProviderType: "local-userpass", ProviderID: "p", Data: map[string]any{"email": "a@x.y"}, CreatedAt: t0})
+	must(t, err)
+	if len(linked.Identities) != 2 || linked.Identities[0].ProviderType != "anon-user" || linked.Identities[1].ProviderType != "local-userpass" {
+		t.Fatalf("identities after link = %+v", linked.Identities)
+	}
+	// Linking the same identity again is a no-op.
+	again, err := s.LinkIdentity(ctx, app, a.ID, store.Identity{ID: "acct-a", ProviderType: "local-userpass", ProviderID: "p", CreatedAt: t0})
+	must(t, err)
+	if len(again.Identities) != 2 {
+		t.Fatalf("relinking added an identity: %+v", again.Identities)
+	}
+	// Another user's identity is never moved.
+	if _, err := s.LinkIdentity(ctx, app, a.ID, store.Identity{ID: "acct-b", ProviderType: "local-userpass", ProviderID: "p", CreatedAt: t0}); !errors.Is(err, store.ErrIdentityTaken) {
+		t.Fatalf("linking b's identity to a: err = %v", err)
+	}
+	bb, err := s.GetUser(ctx, app, b.ID)
+	must(t, err)
+	if len(bb.Identities) != 1 || bb.Identities[0].ID != "acct-b" {
+		t.Fatalf("b lost its identity: %+v", bb.Identities)
+	}
+	// A login with the linked identity reaches a's user.
+	u, created, err := s.LogIn(ctx, login("local-userpass", "acct-a", nil))
+	must(t, err)
+	if created || u.ID != a.ID {
+		t.Fatalf("login with linked identity: created=%v user=%s want %s", created, u.ID, a.ID)
+	}
+	if _, err := s.LinkIdentity(ctx, app, "nobody", store.Identity{ID: "x", ProviderType: "anon-user", CreatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("link to unknown user err = %v", err)
+	}
+}
+
+func testDeleteUser(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	acct := store.Account{AppID: app, ID: "acct-del", Email: "del@x.y", PasswordHash: "h", Status: store.AccountConfirmed, CreatedAt: t0}
+	must(t, s.CreateAccount(ctx, acct, nil))
+	p := login("local-userpass", "acct-del", nil)
+	u, _, err := s.LogIn(ctx, p)
+	must(t, err)
+	must(t, s.AddAccountToken(ctx, store.AccountToken{AppID: app, TokenID: "tok-del", Hash: hash("x"), AccountID: "acct-del", Purpose: store.TokenReset, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	must(t, s.DeleteUser(ctx, app, u.ID))
+	if _, err := s.GetUser(ctx, app, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("user still there: %v", err)
+	}
+	if _, err := s.GetSession(ctx, app, p.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session still there: %v", err)
+	}
+	if _, err := s.GetAccountByEmail(ctx, app, "del@x.y"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("account still there: %v", err)
+	}
+	if _, err := s.ResetPassword(ctx, app, "tok-del", hash("x"), "new", t0); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Fatalf("reset token of deleted account still works: %v", err)
+	}
+	// The identity is free again: a new login makes a new user.
+	u2, created, err := s.LogIn(ctx, login("local-userpass", "acct-del", nil))
+	must(t, err)
+	if !created || u2.ID == u.ID {
+		t.Fatalf("identity of a deleted user reached a user: created=%v", created)
+	}
+	if err := s.DeleteUser(ctx, app, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice err = %v", err)
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := login("local-userpass", "acct-s", nil)
+	u, _, err := s.LogIn(ctx, p)
+	must(t, err)
+	se, err := s.GetSessionByTokenHash(ctx, p.Session.TokenHash)
+	must(t, err)
+	if se.ID != p.Session.ID || se.UserID != u.ID || !bytes.Equal(se.TokenHash, p.Session.TokenHash) {
+		t.Fatalf("by hash = %+v", se)
+	}
+	if _, err := s.GetSessionByTokenHash(ctx, hash("other")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown hash err = %v", err)
+	}
+	later := t0.Add(10 * time.Minute)
+	must(t, s.TouchSession(ctx, app, se.ID, later))
+	se, err = s.GetSession(ctx, app, se.ID)
+	must(t, err)
+	if !se.LastUsedAt.Equal(later) {
+		t.Fatalf("last used = %v, want %v", se.LastUsedAt, later)
+	}
+	p2 := login("local-userpass", "acct-s", nil)
+	_, _, err = s.LogIn(ctx, p2)
+	must(t, err)
+	must(t, s.DeleteSession(ctx, app, se.ID))
+	if _, err := s.GetSession(ctx, app, se.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted session still there: %v", err)
+	}
+	if err := s.DeleteSession(ctx, app, se.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice err = %v", err)
+	}
+	if _, err := s.GetUser(ctx, app, u.ID); err != nil {
+		t.Fatalf("a non-anonymous user must survive logging out: %v", err)
+	}
+	n, err := s.DeleteUserSessions(ctx, app, u.ID)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("DeleteUserSessions = %d, want 1", n)
+	}
+	if _, err := s.GetSession(ctx, app, p2.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoked session still there: %v", err)
+	}
+}
+
+func testAnonymousCleanup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1 := login("anon-user", "anon-c", nil)
+	u, _, err := s.LogIn(ctx, p1)
+	must(t, err)
+	p2 := login("anon-user", "anon-c", nil)
+	_, _, err = s.LogIn(ctx, p2)
+	must(t, err)
+	must(t, s.DeleteSession(ctx, app, p1.Session.ID))
+	if _, err := s.GetUser(ctx, app, u.ID); err != nil {
+		t.Fatalf("anonymous user with a session left was deleted: %v", err)
+	}
+	must(t, s.DeleteSession(ctx, app, p2.Session.ID))
+	if _, err := s.GetUser(ctx, app, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("anonymous user without sessions survived: %v", err)
+	}
+	// An anonymous user with a linked identity is kept.
+	p3 := login("anon-user", "anon-d", nil)
+	v, _, err := s.LogIn(ctx, p3)
+	must(t, err)
+	_, err = s.LinkIdentity(ctx, app, v.ID, store.Identity{ID: "acct-d", ProviderType: "local-userpass", ProviderID: "p", CreatedAt: t0})
+	must(t, err)
+	must(t, s.DeleteSession(ctx, app, p3.Session.ID))
+	if _, err := s.GetUser(ctx, app, v.ID); err != nil {
+		t.Fatalf("linked anonymous user was deleted: %v", err)
+	}
+}
+
+func testAccounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.Account{AppID: app, ID: "acct-1", Email: "Joe@Example.com", PasswordHash: "hash-1", Status: store.AccountPending, CreatedAt: t0}
+	must(t, s.CreateAccount(ctx, a, nil))
+	got, err := s.GetAccountByEmail(ctx, app, "joe@example.COM")
+	must(t, err)
+	if got.ID != "acct-1" || got.Email != "Joe@Example.com" || got.PasswordHash != "hash-1" || got.Status != store.AccountPending || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("account = %+v", got)
+	}
+	dup := store.Account{AppID: app, ID: "acct-2", Email: "JOE@example.com", PasswordHash: "h", Status: store.AccountPending, CreatedAt: t0}
+	if err := s.CreateAccount(ctx, dup, nil); !errors.Is(err, store.ErrEmailTaken) {
+		t.Fatalf("duplicate email err = %v", err)
+	}
+	if _, err := s.GetAccountByEmail(ctx, app, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown email err = %v", err)
+	}
+}
+
+func testAccountTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.Account{AppID: app, ID: "acct-t", Email: "t@x.y", PasswordHash: "old", Status: store.AccountPending, CreatedAt: t0}
+	tok := store.AccountToken{AppID: app, TokenID: "tid-1", Hash: hash("secret-1"), AccountID: "acct-t", Purpose: store.TokenConfirm, CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)}
+	must(t, s.CreateAccount(ctx, a, &tok))
+
+	if _, err := s.ConfirmAccount(ctx, app, "tid-1", hash("wrong"), t0); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Fatalf("wrong secret err = %v", err)
+	}
+	if _, err := s.ConfirmAccount(ctx, app, "tid-1", hash("secret-1"), t0.Add(30*time.Minute)); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Fatalf("expired token err = %v", err)
+	}
+	// A reset token cannot confirm.
+	must(t, s.AddAccountToken(ctx, store.AccountToken{AppID: app, TokenID: "tid-r", Hash: hash("reset"), AccountID: "acct-t", Purpose: store.TokenReset, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	if _, err := s.ConfirmAccount(ctx, app, "tid-r", hash("reset"), t0); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Fatalf("reset token confirmed: %v", err)
+	}
+	got, err := s.ConfirmAccount(ctx, app, "tid-1", hash("secret-1"), t0.Add(time.Minute))
+	must(t, err)
+	if got.Status != store.AccountConfirmed || got.ID != "acct-t" {
+		t.Fatalf("confirmed account = %+v", got)
+	}
+	if _, err := s.ConfirmAccount(ctx, app, "tid-1", hash("secret-1"), t0.Add(time.Minute)); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Fatalf("token used twice: %v", err)
+	}
+	// A newer token replaces an older one of the same purpose.
+	must(t, s.AddAccountToken(ctx, store.AccountToken{AppID: app, TokenID: "tid-r2", Hash: hash("reset2"), AccountID: "acct-t", Purpose: store.TokenReset, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	if _, err := s.ResetPassword(ctx, app, "tid-r", hash("reset"), "new", t0); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Fatalf("replaced reset token still works: %v", err)
+	}
+	got, err = s.ResetPassword(ctx, app, "tid-r2", hash("reset2"), "new-hash", t0)
+	must(t, err)
+	if got.PasswordHash != "new-hash" {
+		t.Fatalf("password hash = %q", got.PasswordHash)
+	}
+	stored, err := s.GetAccountByEmail(ctx, app, "t@x.y")
+	must(t, err)
+	if stored.PasswordHash != "new-hash" || stored.Status != store.AccountConfirmed {
+		t.Fatalf("stored = %+v", stored)
+	}
+}
+
+func testAppsAreSeparate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := login("local-userpass", "shared-id", nil)
+	u, _, err := s.LogIn(ctx, p)
+	must(t, err)
+	q := login("local-userpass", "shared-id", nil)
+	q.AppID, q.Session.AppID, q.Device.AppID = "app-two", "app-two", "app-two"
+	v, created, err := s.LogIn(ctx, q)
+	must(t, err)
+	if !created || v.ID == u.ID {
+		t.Fatal("the same identity id in another app reached the first app's user")
+	}
+	if _, err := s.GetUser(ctx, "app-two", u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("app-two sees app-one's user: %v", err)
+	}
+	if _, err := s.GetSession(ctx, "app-two", p.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("app-two sees app-one's session: %v", err)
+	}
+	must(t, s.CreateAccount(ctx, store.Account{AppID: app, ID: "a1", Email: "same@x.y", PasswordHash: "h", Status: store.AccountConfirmed, CreatedAt: t0}, nil))
+	must(t, s.CreateAccount(ctx, store.Account{AppID: "app-two", ID: "a2", Email: "same@x.y", PasswordHash: "h", Status: store.AccountConfirmed, CreatedAt: t0}, nil))
+}
+
+// testConcurrentFirstLogins logs the same new identity in from many goroutines at once:
+// exactly one user may result.
+func testConcurrentFirstLogins(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 16
+	ids := make([]string, n)
+	params := make([]store.LoginParams, n)
+	for i := range params {
+		params[i] = login("custom-token", "same-sub", nil)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, _, err := s.LogIn(ctx, params[i])
+			ids[i], errs[i] = u.ID, err
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("login %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("concurrent first logins made two users: %s and %s", ids[0], ids[i])
+		}
+	}
+}
+
+func testUserData(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u, _, err := s.LogIn(ctx, login("custom-token", "sub-1", map[string]any{"name": "Ann", "nested": map[string]any{"n": 1.0}}))
+	must(t, err)
+	if u.Data["name"] != "Ann" {
+		t.Fatalf("data = %+v", u.Data)
+	}
+	// A later login refreshes the identity's data.
+	u, _, err = s.LogIn(ctx, login("custom-token", "sub-1", map[string]any{"name": "Anne"}))
+	must(t, err)
+	if u.Data["name"] != "Anne" || u.Identities[0].Data["name"] != "Anne" {
+		t.Fatalf("data after second login = %+v", u.Data)
+	}
+}
