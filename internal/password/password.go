@@ -65,6 +65,9 @@ func NewHasher(params Params, concurrency int) (*Hasher, error) {
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("password: %w", err)
+	}
 	select {
 	case h.slots <- struct{}{}:
 		return nil
