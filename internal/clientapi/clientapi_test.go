@@ -1,0 +1,449 @@
+package clientapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/mail"
+	"github.com/wardenauth/warden/internal/mail/mailtest"
+	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/store/sqlite"
+	"github.com/wardenauth/warden/internal/token"
+)
+
+// clock is a Clock that tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+type env struct {
+	srv   *httptest.Server
+	clock *clock
+	mail  *mailtest.Catcher
+	appID string
+}
+
+const appID = "test-app"
+
+// newEnv serves one app with anonymous and email/password (email confirmation) providers,
+// and a disabled provider, on a real SQLite store.
+func newEnv(t *testing.T, origins ...string) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, _ := token.GenerateEd25519PEM()
+	ring, err := token.NewRing(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catcher, err := mailtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { catcher.Close() })
+	sender, err := mail.NewSMTP(catcher.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	providers := map[string]*appconfig.Provider{
+		"anon-user": {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
+		"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb",
+			Config: json.RawMessage(`{"emailConfirmationUrl": "https://app.example/confirm", "resetPasswordUrl": "https://app.example/reset"}`)},
+		"custom-token": {Name: "custom-token", Type: "custom-token", Disabled: true, ID: "cccccccccccccccccccccccc"},
+		"oauth2-apple": {Name: "oauth2-apple", Type: "oauth2-apple", ID: "dddddddddddddddddddddddd"},
+	}
+	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	svc, _, err := auth.New(auth.Options{
+		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Clock: clk,
+		Apps: []*appconfig.App{{ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA", Providers: providers, AllowedOrigins: origins}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
+	t.Cleanup(srv.Close)
+	return &env{srv: srv, clock: clk, mail: catcher, appID: appID}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %q", r.body)
+	}
+	return m
+}
+
+func (e *env) do(t *testing.T, method, path string, headers map[string]string, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, b}
+}
+
+func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+func (e *env) appPath(p string) string { return "/api/client/v2.0/app/" + e.appID + p }
+
+// expectError checks the protocol's error shape: the status, exactly
+// `Content-Type: application/json`, and the error_code.
+func expectError(t *testing.T, r response, status int, code string) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q, want exactly application/json", ct)
+	}
+	m := r.json(t)
+	if m["error_code"] != code {
+		t.Fatalf("error_code = %v, want %s; body %s", m["error_code"], code, r.body)
+	}
+	if s, _ := m["error"].(string); s == "" {
+		t.Fatalf("no error message: %s", r.body)
+	}
+	return m
+}
+
+type tokens struct{ access, refresh, userID, deviceID string }
+
+func (e *env) anonLogin(t *testing.T) tokens {
+	t.Helper()
+	r := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), nil, `{"options":{"device":{"sdkVersion":"2.0.1","platform":"node","platformVersion":"20"}}}`)
+	if r.status != 200 {
+		t.Fatalf("anon login: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	return tokens{m["access_token"].(string), m["refresh_token"].(string), m["user_id"].(string), m["device_id"].(string)}
+}
+
+func (e *env) registerConfirmed(t *testing.T, email, pw string) {
+	t.Helper()
+	r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/register"), nil, `{"email":"`+email+`","password":"`+pw+`"}`)
+	if r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	m, err := e.mail.WaitFor(email, "Confirm", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := m.Body[strings.Index(m.Body, "https://"):]
+	link = link[:strings.IndexAny(link, " \n")]
+	q := link[strings.Index(link, "?")+1:]
+	vals := map[string]string{}
+	for _, kv := range strings.Split(q, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		vals[k] = v
+	}
+	r = e.do(t, "POST", e.appPath("/auth/providers/local-userpass/confirm"), nil, `{"token":"`+vals["token"]+`","tokenId":"`+vals["tokenId"]+`"}`)
+	if r.status != 204 {
+		t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+}
+
+func TestBadInputGetsProtocolErrors(t *testing.T) {
+	e := newEnv(t)
+	login := e.appPath("/auth/providers/local-userpass/login")
+	register := e.appPath("/auth/providers/local-userpass/register")
+	cases := []struct {
+		name, method, path, body string
+		headers                  map[string]string
+		status                   int
+		code                     string
+	}{
+		{"malformed JSON", "POST", login, `{"username": "a@b.c", "password":`, nil, 400, "BadRequest"},
+		{"JSON array body", "POST", login, `[1, 2]`, nil, 400, "BadRequest"},
+		{"bad extended JSON", "POST", login, `{"username": {"$numberInt": "x"}}`, nil, 400, "BadRequest"},
+		{"username of the wrong type", "POST", login, `{"username": 5, "password": "secret1"}`, nil, 400, "BadRequest"},
+		{"password missing", "POST", login, `{"username": "a@b.c"}`, nil, 400, "BadRequest"},
+		{"options not an object", "POST", login, `{"username": "a@b.c", "password": "x", "options": 3}`, nil, 400, "InvalidParameter"},
+		{"oversized body", "POST", login, `{"username": "` + strings.Repeat("a", 2<<20) + `"}`, nil, 413, "ReadSizeLimitExceeded"},
+		{"unknown app", "POST", "/api/client/v2.0/app/nope/auth/providers/anon-user/login", `{}`, nil, 404, "InvalidParameter"},
+		{"unknown app location", "GET", "/api/client/v2.0/app/nope/location", ``, nil, 404, "InvalidParameter"},
+		{"unknown provider", "POST", e.appPath("/auth/providers/nope/login"), `{}`, nil, 404, "AuthProviderNotFound"},
+		{"disabled provider", "POST", e.appPath("/auth/providers/custom-token/login"), `{"token": "x"}`, nil, 403, "AuthProviderNotFound"},
+		{"configured but unsupported provider", "POST", e.appPath("/auth/providers/oauth2-apple/login"), `{"id_token": "x"}`, nil, 501, "AuthProviderNotFound"},
+		{"invalid email", "POST", register, `{"email": "not-an-email", "password": "secret1"}`, nil, 400, "BadRequest"},
+		{"email with a display name", "POST", register, `{"email": "Joe <joe@x.io>", "password": "secret1"}`, nil, 400, "BadRequest"},
+		{"register without password", "POST", register, `{"email": "a@b.io"}`, nil, 400, "MissingParameter"},
+		{"register with a numeric password", "POST", register, `{"email": "a@b.io", "password": {"$numberInt": "123456"}}`, nil, 400, "InvalidParameter"},
+		{"short password", "POST", register, `{"email": "a@b.io", "password": "12345"}`, nil, 400, "BadRequest"},
+		{"confirm with unknown token", "POST", e.appPath("/auth/providers/local-userpass/confirm"), `{"token": "x", "tokenId": "y"}`, nil, 400, "UserpassTokenInvalid"},
+		{"reset with unknown token", "POST", e.appPath("/auth/providers/local-userpass/reset"), `{"token": "x", "tokenId": "y", "password": "secret12"}`, nil, 400, "UserpassTokenInvalid"},
+		{"email ops on a non-email provider", "POST", e.appPath("/auth/providers/anon-user/register"), `{"email": "a@b.io", "password": "secret1"}`, nil, 404, "AuthProviderNotFound"},
+		{"profile without a token", "GET", "/api/client/v2.0/auth/profile", ``, nil, 401, "MissingAuthReq"},
+		{"profile with Bearer null", "GET", "/api/client/v2.0/auth/profile", ``, bearer("null"), 401, "InvalidSession"},
+		{"profile with a garbage token", "GET", "/api/client/v2.0/auth/profile", ``, bearer("abc.def.ghi"), 401, "InvalidSession"},
+		{"profile with a Basic header", "GET", "/api/client/v2.0/auth/profile", ``, map[string]string{"Authorization": "Basic eDp5"}, 401, "InvalidSession"},
+		{"refresh with a garbage token", "POST", "/api/client/v2.0/auth/session", ``, bearer("abc"), 401, "InvalidSession"},
+		{"logout with a garbage token", "DELETE", "/api/client/v2.0/auth/session", ``, bearer("abc"), 401, "InvalidSession"},
+		{"unknown route", "GET", "/api/client/v2.0/nothing", ``, nil, 404, "ServiceCommandNotFound"},
+		{"wrong method", "PUT", "/api/client/v2.0/auth/profile", ``, nil, 405, "BadRequest"},
+		{"functions need a token", "POST", e.appPath("/functions/call"), `{"name": "f", "arguments": []}`, bearer("null"), 401, "InvalidSession"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			expectError(t, e.do(t, tc.method, tc.path, tc.headers, tc.body), tc.status, tc.code)
+		})
+	}
+}
+
+func TestSuccessShapes(t *testing.T) {
+	e := newEnv(t)
+	loc := e.do(t, "GET", e.appPath("/location"), nil, "")
+	if loc.status != 200 || loc.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("location: %d %q", loc.status, loc.header.Get("Content-Type"))
+	}
+	lm := loc.json(t)
+	if lm["hostname"] != e.srv.URL || lm["ws_hostname"] != "ws"+strings.TrimPrefix(e.srv.URL, "http") || lm["deployment_model"] != "GLOBAL" {
+		t.Fatalf("location = %v", lm)
+	}
+
+	tk := e.anonLogin(t)
+	if len(tk.userID) != 24 || len(tk.deviceID) != 24 {
+		t.Fatalf("ids: %+v", tk)
+	}
+	prof := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(tk.access), "")
+	pm := prof.json(t)
+	if pm["user_id"] != tk.userID || pm["type"] != "normal" || pm["domain_id"] != "eeeeeeeeeeeeeeeeeeeeeeee" {
+		t.Fatalf("profile = %s", prof.body)
+	}
+	ids := pm["identities"].([]any)
+	if len(ids) != 1 || ids[0].(map[string]any)["provider_type"] != "anon-user" || ids[0].(map[string]any)["provider_id"] != "aaaaaaaaaaaaaaaaaaaaaaaa" {
+		t.Fatalf("identities = %v", ids)
+	}
+	if _, ok := pm["data"].(map[string]any); !ok {
+		t.Fatalf("data must be an object: %s", prof.body)
+	}
+
+	ref := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(tk.refresh), "")
+	if ref.status != 201 || ref.json(t)["access_token"] == "" {
+		t.Fatalf("refresh: %d %s", ref.status, ref.body)
+	}
+	out := e.do(t, "DELETE", "/api/client/v2.0/auth/session", bearer(tk.refresh), "")
+	if out.status != 204 || out.header.Get("Content-Type") != "" || len(out.body) != 0 {
+		t.Fatalf("logout must be 204 with no content type and no body: %d %q %q", out.status, out.header.Get("Content-Type"), out.body)
+	}
+}
+
+func TestDeviceIDIsReused(t *testing.T) {
+	e := newEnv(t)
+	const dev = "65a000000000000000000001"
+	for _, body := range []string{
+		`{"options":{"device":{"deviceId":{"$oid":"` + dev + `"},"platform":"chrome"}}}`,
+		`{"options":{"device":{"deviceId":"` + dev + `"}}}`,
+	} {
+		r := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), nil, body)
+		if got := r.json(t)["device_id"]; got != dev {
+			t.Fatalf("device_id = %v, want the client's %s", got, dev)
+		}
+	}
+	for _, bad := range []string{"000000000000000000000000", "not-hex", ""} {
+		r := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), nil, `{"options":{"device":{"deviceId":"`+bad+`"}}}`)
+		got, _ := r.json(t)["device_id"].(string)
+		if got == bad || len(got) != 24 || got == "000000000000000000000000" {
+			t.Fatalf("device id %q gave %q: want a new ObjectId", bad, got)
+		}
+	}
+}
+
+func TestAccessTokenExpiresAfter30Minutes(t *testing.T) {
+	e := newEnv(t)
+	tk := e.anonLogin(t)
+	e.clock.Advance(29 * time.Minute)
+	if r := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(tk.access), ""); r.status != 200 {
+		t.Fatalf("at 29 min: %d %s", r.status, r.body)
+	}
+	e.clock.Advance(2 * time.Minute)
+	m := expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(tk.access), ""), 401, "InvalidSession")
+	if !strings.Contains(m["error"].(string), "access token expired") {
+		t.Fatalf("message = %v", m["error"])
+	}
+	// The refresh token still works and gives a fresh access token.
+	r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(tk.refresh), "")
+	if r.status != 201 {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	if p := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(r.json(t)["access_token"].(string)), ""); p.status != 200 {
+		t.Fatalf("new access token: %d", p.status)
+	}
+}
+
+func TestRefreshTokenExpires(t *testing.T) {
+	e := newEnv(t)
+	e.registerConfirmed(t, "ttl@example.com", "secret12")
+	r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"ttl@example.com","password":"secret12"}`)
+	refresh := r.json(t)["refresh_token"].(string)
+	e.clock.Advance(59 * 24 * time.Hour)
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(refresh), ""); r.status != 201 {
+		t.Fatalf("at 59 days: %d", r.status)
+	}
+	e.clock.Advance(2 * 24 * time.Hour)
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(refresh), ""), 401, "InvalidSession")
+}
+
+func TestTokensOfTheWrongTypeAreRefused(t *testing.T) {
+	e := newEnv(t)
+	tk := e.anonLogin(t)
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(tk.refresh), ""), 401, "InvalidSession")
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(tk.access), ""), 401, "InvalidSession")
+}
+
+func TestLogoutEndsTheSessionEverywhere(t *testing.T) {
+	e := newEnv(t)
+	e.registerConfirmed(t, "out@example.com", "secret12")
+	r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"out@example.com","password":"secret12"}`)
+	m := r.json(t)
+	access, refresh := m["access_token"].(string), m["refresh_token"].(string)
+	if r := e.do(t, "DELETE", "/api/client/v2.0/auth/session", bearer(refresh), ""); r.status != 204 {
+		t.Fatalf("logout: %d", r.status)
+	}
+	// The replayed refresh token and the still-unexpired access token are both dead.
+	m = expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(refresh), ""), 401, "InvalidSession")
+	if !strings.Contains(m["error"].(string), "failed to find refresh token") {
+		t.Fatalf("message = %v", m["error"])
+	}
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(access), ""), 401, "InvalidSession")
+	// Logging out twice says so in the words realm-web ignores.
+	m = expectError(t, e.do(t, "DELETE", "/api/client/v2.0/auth/session", bearer(refresh), ""), 401, "InvalidSession")
+	if !strings.Contains(m["error"].(string), "failed to find refresh token") {
+		t.Fatalf("message = %v", m["error"])
+	}
+}
+
+func TestDeletedUsersTokensStopAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.registerConfirmed(t, "gone@example.com", "secret12")
+	login := func() map[string]any {
+		return e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"gone@example.com","password":"secret12"}`).json(t)
+	}
+	a, b := login(), login()
+	if r := e.do(t, "DELETE", "/api/client/v2.0/auth/delete", bearer(a["access_token"].(string)), ""); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(b["access_token"].(string)), ""), 401, "InvalidSession")
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(b["refresh_token"].(string)), ""), 401, "InvalidSession")
+	expectError(t, e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"gone@example.com","password":"secret12"}`), 401, "InvalidPassword")
+}
+
+func TestPendingAccounts(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/register"), nil, `{"email":"pending@example.com","password":"secret12"}`)
+	if r.status != 201 {
+		t.Fatalf("register: %d", r.status)
+	}
+	// Right password, unconfirmed: AuthError; wrong password: InvalidPassword (no hint).
+	expectError(t, e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"pending@example.com","password":"secret12"}`), 401, "AuthError")
+	expectError(t, e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"pending@example.com","password":"wrong123"}`), 401, "InvalidPassword")
+	expectError(t, e.do(t, "POST", e.appPath("/auth/providers/local-userpass/register"), nil, `{"email":"PENDING@example.com","password":"secret12"}`), 409, "AccountNameInUse")
+}
+
+func TestConfirmationLinkExpires(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", e.appPath("/auth/providers/local-userpass/register"), nil, `{"email":"late@example.com","password":"secret12"}`)
+	m, err := e.mail.WaitFor("late@example.com", "Confirm", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Body, "https://app.example/confirm?") || !strings.Contains(m.Body, "tokenId=") {
+		t.Fatalf("mail body = %q", m.Body)
+	}
+	link := m.Body[strings.Index(m.Body, "https://"):]
+	link = link[:strings.IndexAny(link, " \n")]
+	req, _ := http.NewRequest("GET", link, nil)
+	q := req.URL.Query()
+	e.clock.Advance(31 * time.Minute)
+	body, _ := json.Marshal(map[string]string{"token": q.Get("token"), "tokenId": q.Get("tokenId")})
+	expectError(t, e.do(t, "POST", e.appPath("/auth/providers/local-userpass/confirm"), nil, string(body)), 400, "UserpassTokenInvalid")
+}
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t, "http://allowed.example")
+	pre := e.do(t, "OPTIONS", "/api/client/v2.0/auth/profile", map[string]string{
+		"Origin": "http://allowed.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization",
+	}, "")
+	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "http://allowed.example" ||
+		pre.header.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight: %d %v", pre.status, pre.header)
+	}
+	r := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), map[string]string{"Origin": "http://allowed.example"}, `{}`)
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "http://allowed.example" || r.header.Get("Access-Control-Expose-Headers") != "X-BaaS-Location" {
+		t.Fatalf("allowed origin: %d %v", r.status, r.header)
+	}
+	bad := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), map[string]string{"Origin": "http://evil.example"}, `{}`)
+	expectError(t, bad, 403, "DomainNotAllowed")
+	if bad.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("a refused origin got CORS headers")
+	}
+	badPre := e.do(t, "OPTIONS", e.appPath("/auth/providers/anon-user/login"), map[string]string{"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}, "")
+	if badPre.status != 403 || badPre.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("refused preflight: %d %v", badPre.status, badPre.header)
+	}
+}
+
+func TestJWKSAndHealth(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(t, "GET", "/.well-known/jwks.json", nil, "")
+	var jwks struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(r.body, &jwks); err != nil || len(jwks.Keys) != 1 || jwks.Keys[0]["kid"] == "" {
+		t.Fatalf("jwks: %s", r.body)
+	}
+	tk := e.anonLogin(t)
+	parts := strings.Split(tk.access, ".")
+	hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if !bytes.Contains(hb, []byte(jwks.Keys[0]["kid"])) {
+		t.Fatalf("token header %s does not name the published kid", hb)
+	}
+	if h := e.do(t, "GET", "/healthz", nil, ""); h.status != 200 {
+		t.Fatalf("healthz: %d", h.status)
+	}
+}
