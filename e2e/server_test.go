@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func quickstart(t *testing.T) string { return filepath.Join(repoRoot(t), "examples", "quickstart") }
+
+const qs = "/api/client/v2.0/app/quickstart-abcde"
+
+// TestRestartKeepsUsersAndSessions stops the server with SIGTERM and starts it again on
+// the same data directory: users, sessions and the signing key are all still there.
+func TestRestartKeepsUsersAndSessions(t *testing.T) {
+	data := t.TempDir()
+	srv := startServer(t, "--app", quickstart(t), "--data", data)
+	if st, _, _ := call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/register", "", map[string]string{"email": "restart@example.com", "password": "restart-pw"}); st != 201 {
+		t.Fatalf("register: %d", st)
+	}
+	st, _, login := call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/login", "", map[string]string{"username": "restart@example.com", "password": "restart-pw"})
+	if st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	if err := srv.stop(t); err != nil {
+		t.Fatalf("warden exited with %v after SIGTERM\n%s", err, srv.log.String())
+	}
+	if !strings.Contains(srv.log.String(), "stopped") {
+		t.Fatalf("no clean shutdown in the log:\n%s", srv.log.String())
+	}
+
+	srv2 := startServer(t, "--app", quickstart(t), "--data", data)
+	st, _, prof := call(t, "GET", srv2.URL+"/api/client/v2.0/auth/profile", login["access_token"].(string), nil)
+	if st != 200 || prof["user_id"] != login["user_id"] {
+		t.Fatalf("access token after restart: %d %v", st, prof)
+	}
+	if st, _, _ := call(t, "POST", srv2.URL+"/api/client/v2.0/auth/session", login["refresh_token"].(string), nil); st != 201 {
+		t.Fatalf("refresh after restart: %d", st)
+	}
+	st, _, again := call(t, "POST", srv2.URL+qs+"/auth/providers/local-userpass/login", "", map[string]string{"username": "restart@example.com", "password": "restart-pw"})
+	if st != 200 || again["user_id"] != login["user_id"] {
+		t.Fatalf("login after restart: %d %v", st, again)
+	}
+}
+
+// TestMalformedAppStopsTheStart checks that a broken app file stops `warden serve` with a
+// message naming the file.
+func TestMalformedAppStopsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "auth"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "root_config.json"), []byte(`{"name": "broken", "app_id": "broken-app"}`), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "realm_config.json"), []byte(`{}`), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "auth", "providers.json"), []byte(`{"anon-user": {"type": "anon-user",}}`), 0o644))
+	cmd := exec.Command(binary(t), "serve", "--app", dir, "--data", t.TempDir(), "--listen", freePort(t), "--app-id", "broken-app")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("warden started with a malformed app (err %v)\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "providers.json") || !strings.Contains(string(out), "invalid JSON") {
+		t.Fatalf("the message does not name the file and the problem:\n%s", out)
+	}
+}
+
+// TestUnsupportedPartsAreReported checks that app parts this build does not serve are
+// listed in the log at start, and do not stop it.
+func TestUnsupportedPartsAreReported(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"root_config.json":      `{"name": "parts"}`,
+		".mdb/meta.json":        `{"client_app_id": "parts-abcde"}`,
+		"auth/providers.json":   `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "custom-token": {"name": "custom-token", "type": "custom-token", "config": {"signingAlgorithm": "HS256"}}}`,
+		"functions/config.json": `[{"name": "hello", "private": false}]`,
+		"functions/hello.js":    `exports = () => "hello";`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := startServer(t, "--app", dir)
+	log := srv.log.String()
+	for _, want := range []string{`provider type \"custom-token\" is not supported yet`, "functions is present but not served"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("start-up log does not say %q:\n%s", want, log)
+		}
+	}
+	if st, ct, body := call(t, "POST", srv.URL+"/api/client/v2.0/app/parts-abcde/auth/providers/custom-token/login", "", map[string]string{"token": "x"}); st != 501 || ct != "application/json" || body["error_code"] != "AuthProviderNotFound" {
+		t.Fatalf("unsupported provider login: %d %q %v", st, ct, body)
+	}
+}
+
+// TestNoSecretsInLogs runs a session of logins, refreshes, a reset and a logout, and
+// checks that no password, token or mailed secret appears in the server's log.
+func TestNoSecretsInLogs(t *testing.T) {
+	srv := startServer(t, "--app", quickstart(t), "--log-level", "debug")
+	const pw = "Sup3r-Secret-Passw0rd"
+	call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/register", "", map[string]string{"email": "logs@example.com", "password": pw})
+	_, _, login := call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/login", "", map[string]string{"username": "logs@example.com", "password": pw})
+	call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/login", "", map[string]string{"username": "logs@example.com", "password": pw + "-wrong"})
+	_, _, ref := call(t, "POST", srv.URL+"/api/client/v2.0/auth/session", login["refresh_token"].(string), nil)
+	call(t, "GET", srv.URL+"/api/client/v2.0/auth/profile", ref["access_token"].(string), nil)
+	call(t, "GET", srv.URL+qs+"/functions/call?baas_at="+ref["access_token"].(string), "", nil)
+	call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/reset/send", "", map[string]string{"email": "logs@example.com"})
+	call(t, "DELETE", srv.URL+"/api/client/v2.0/auth/session", login["refresh_token"].(string), nil)
+	time.Sleep(100 * time.Millisecond)
+	if err := srv.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	log := srv.log.String()
+	secrets := []string{pw, login["refresh_token"].(string), login["access_token"].(string), ref["access_token"].(string)}
+	for _, tok := range []string{login["refresh_token"].(string), login["access_token"].(string)} {
+		secrets = append(secrets, strings.Split(tok, ".")[2]) // the signature alone
+	}
+	for _, s := range secrets {
+		if strings.Contains(log, s) {
+			t.Errorf("the log contains a secret (%.12s...)", s)
+		}
+	}
+	keys, _ := filepath.Glob(filepath.Join(srv.DataDir, "keys", "*.pem"))
+	for _, k := range keys {
+		b, _ := os.ReadFile(k)
+		body := strings.Split(string(b), "\n")[1]
+		if strings.Contains(log, body) {
+			t.Error("the log contains the signing key")
+		}
+	}
+	if !strings.Contains(log, "request") {
+		t.Fatal("the log is empty: the test would prove nothing")
+	}
+}
