@@ -131,15 +131,15 @@ func TestForgedTokensAreRefused(t *testing.T) {
 	other := access(t, ring(t), now)
 
 	cases := map[string]string{
-		"alg none":                       enc(map[string]string{"alg": "none", "typ": "JWT"}) + "." + parts[1] + ".",
+		"alg none":                        enc(map[string]string{"alg": "none", "typ": "JWT"}) + "." + parts[1] + ".",
 		"HS256 keyed with the public key": hs(pub),
-		"tampered payload":               tampered,
-		"signed by another key":          other,
-		"unknown kid":                    enc(map[string]string{"alg": "EdDSA", "typ": "JWT", "kid": "nope"}) + "." + parts[1] + "." + parts[2],
-		"garbage":                        "not-a-jwt",
-		"empty":                          "",
-		"null":                           "null",
-		"oversized":                      strings.Repeat("a", 20000),
+		"tampered payload":                tampered,
+		"signed by another key":           other,
+		"unknown kid":                     enc(map[string]string{"alg": "EdDSA", "typ": "JWT", "kid": "nope"}) + "." + parts[1] + "." + parts[2],
+		"garbage":                         "not-a-jwt",
+		"empty":                           "",
+		"null":                            "null",
+		"oversized":                       strings.Repeat("a", 20000),
 	}
 	for name, tok := range cases {
 		if _, err := r.Verify(tok, token.TypeAccess, now); !errors.Is(err, token.ErrInvalid) {
