@@ -16,6 +16,7 @@ import (
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/auth/provider/anon"
+	"github.com/wardenauth/warden/internal/auth/provider/apikey"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
@@ -88,6 +89,7 @@ func DefaultRegistry() provider.Registry {
 	return provider.Registry{
 		anon.Type:     anon.New,
 		userpass.Type: userpass.New,
+		apikey.Type:   apikey.New,
 	}
 }
 

@@ -25,6 +25,10 @@ var (
 	ErrIdentityTaken        = errors.New("identity belongs to another user")
 	ErrLinkNotAllowed       = errors.New("link not allowed")
 	ErrFunctionsUnavailable = errors.New("functions unavailable")
+	ErrInvalidParameter     = errors.New("invalid parameter")
+	ErrForbidden            = errors.New("forbidden")
+	ErrAPIKeyNotFound       = errors.New("API key not found")
+	ErrAPIKeyExists         = errors.New("API key already exists")
 )
 
 // Error is a failure the caller can act on: Kind says which, Message says it to a person.

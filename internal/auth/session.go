@@ -10,6 +10,7 @@ import (
 
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/auth/provider/anon"
+	"github.com/wardenauth/warden/internal/auth/provider/apikey"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
 	"github.com/wardenauth/warden/internal/store"
 	"github.com/wardenauth/warden/internal/token"
@@ -56,6 +57,9 @@ type Principal struct {
 	UserID    string
 	SessionID string
 	DeviceID  string
+	// SessionProvider and SessionIdentity say how the session was opened.
+	SessionProvider string
+	SessionIdentity string
 }
 
 // LogIn checks credentials with the app's provider and opens a session, creating the
@@ -82,6 +86,9 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	}
 	if linker != nil && entry.cfg.Type == anon.Type {
 		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an anonymous identity is not allowed")
+	}
+	if linker != nil && entry.cfg.Type == apikey.Type {
+		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an API key is not allowed: a key already logs in as its owner")
 	}
 	ident, err := entry.impl.Authenticate(ctx, req.Credentials)
 	if err != nil {
@@ -114,6 +121,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	}
 	user, created, err := s.store.LogIn(ctx, store.LoginParams{
 		AppID:    app.ClientAppID,
+		UserID:   ident.UserID,
 		Identity: identity,
 		NewUser:  store.User{ID: bson.NewObjectID().Hex(), Type: store.UserTypeNormal, CreatedAt: now},
 		Session:  sess,
@@ -125,6 +133,9 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	})
 	if errors.Is(err, store.ErrUserDisabled) {
 		return LoginResult{}, fail(ErrUserDisabled, "user is disabled")
+	}
+	if errors.Is(err, store.ErrNotFound) && ident.UserID != "" {
+		return LoginResult{}, fail(ErrInvalidCredentials, "unauthorized") // the key's owner is gone
 	}
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("log in: %w", err)
@@ -225,7 +236,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if sess.UserID != c.Subject {
 		return Principal{}, fail(ErrInvalidSession, "invalid session")
 	}
-	return Principal{App: app, UserID: c.Subject, SessionID: sess.ID, DeviceID: sess.DeviceID}, nil
+	return principalOf(app, sess), nil
 }
 
 // sessionFromRefresh finds the live session that a refresh token names.
@@ -334,4 +345,19 @@ func clip(s string) string {
 		s = s[:len(s)-1]
 	}
 	return strings.TrimSpace(s)
+}
+
+func principalOf(app *App, sess store.Session) Principal {
+	return Principal{App: app, UserID: sess.UserID, SessionID: sess.ID, DeviceID: sess.DeviceID,
+		SessionProvider: sess.ProviderType, SessionIdentity: sess.IdentityID}
+}
+
+// AuthenticateRefresh checks a refresh token (for the calls that App Services made with
+// one: user API keys) and returns the principal of its live session.
+func (s *Service) AuthenticateRefresh(ctx context.Context, raw string) (Principal, error) {
+	app, sess, err := s.sessionFromRefresh(ctx, raw, false)
+	if err != nil {
+		return Principal{}, err
+	}
+	return principalOf(app, sess), nil
 }

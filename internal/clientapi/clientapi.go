@@ -61,8 +61,12 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	mux.HandleFunc("POST "+prefix+"/auth/session", a.refresh)
 	mux.HandleFunc("DELETE "+prefix+"/auth/session", a.logout)
 	mux.HandleFunc("DELETE "+prefix+"/auth/delete", a.deleteUser)
-	mux.HandleFunc(prefix+"/auth/api_keys", a.apiKeysUnavailable)
-	mux.HandleFunc(prefix+"/auth/api_keys/", a.apiKeysUnavailable)
+	mux.HandleFunc("POST "+prefix+"/auth/api_keys", a.createAPIKey)
+	mux.HandleFunc("GET "+prefix+"/auth/api_keys", a.listAPIKeys)
+	mux.HandleFunc("GET "+prefix+"/auth/api_keys/{id}", a.getAPIKey)
+	mux.HandleFunc("PUT "+prefix+"/auth/api_keys/{id}/enable", a.enableAPIKey)
+	mux.HandleFunc("PUT "+prefix+"/auth/api_keys/{id}/disable", a.disableAPIKey)
+	mux.HandleFunc("DELETE "+prefix+"/auth/api_keys/{id}", a.deleteAPIKey)
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /readyz", a.health)
@@ -371,10 +375,6 @@ func (a *api) functionsUnavailable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeError(r.Context(), w, &apiError{http.StatusNotImplemented, codeFunctionNotFound, "functions are not supported by this version of Warden"})
-}
-
-func (a *api) apiKeysUnavailable(w http.ResponseWriter, r *http.Request) {
-	a.writeError(r.Context(), w, &apiError{http.StatusNotImplemented, codeAuthProviderNotFound, "user API keys are not supported by this version of Warden"})
 }
 
 func (a *api) jwks(w http.ResponseWriter, _ *http.Request) {

@@ -57,6 +57,10 @@ var errorMapping = []struct {
 	{auth.ErrIdentityTaken, http.StatusConflict, codeAccountNameInUse},
 	{auth.ErrLinkNotAllowed, http.StatusBadRequest, codeBadRequest},
 	{auth.ErrFunctionsUnavailable, http.StatusNotImplemented, codeFunctionNotFound},
+	{auth.ErrInvalidParameter, http.StatusBadRequest, codeInvalidParameter},
+	{auth.ErrForbidden, http.StatusForbidden, codeAuthError},
+	{auth.ErrAPIKeyNotFound, http.StatusNotFound, "APIKeyNotFound"},
+	{auth.ErrAPIKeyExists, http.StatusConflict, "APIKeyAlreadyExists"},
 }
 
 // apiError is an error the HTTP layer itself decides (bad body, unknown route, ...).

@@ -28,6 +28,10 @@ var (
 	ErrUserDisabled = errors.New("user disabled")
 	// ErrTokenInvalid: a confirmation or reset token is unknown, used, expired or wrong.
 	ErrTokenInvalid = errors.New("invalid token")
+	// ErrNameTaken: the user already has an API key with that name.
+	ErrNameTaken = errors.New("name already in use")
+	// ErrLimitReached: the user already has as many API keys as allowed.
+	ErrLimitReached = errors.New("limit reached")
 )
 
 // User types.
@@ -121,10 +125,25 @@ type AccountToken struct {
 	ExpiresAt time.Time
 }
 
+// APIKey is a user or server API key. Only a hash of the key itself is kept.
+type APIKey struct {
+	AppID     string
+	ID        string
+	UserID    string
+	Name      string
+	Hash      []byte
+	Disabled  bool
+	CreatedAt time.Time
+}
+
 // LoginParams describes one successful credential check: the identity that logged in,
 // the user to create if the identity is new, and the session to open.
 type LoginParams struct {
-	AppID    string
+	AppID string
+	// UserID, when set, logs in as this existing user directly (API keys prove their
+	// owner, not an identity); Identity then only names the provider and key for the
+	// session, and no identity row is looked up or created.
+	UserID   string
 	Identity Identity
 	// NewUser is used only when no user owns the identity yet.
 	NewUser User
@@ -175,6 +194,26 @@ type Store interface {
 	ConfirmAccount(ctx context.Context, appID, tokenID string, hash []byte, now time.Time) (Account, error)
 	// ResetPassword consumes a reset token and sets the account's password hash.
 	ResetPassword(ctx context.Context, appID, tokenID string, hash []byte, passwordHash string, now time.Time) (Account, error)
+
+	// CreateAPIKey stores a key for an existing user, refusing a name the user already
+	// has (ErrNameTaken) and more than limit keys per user (ErrLimitReached).
+	CreateAPIKey(ctx context.Context, k APIKey, limit int) error
+	// CreateServerAPIKey creates a server user with one api-key identity and its key, in
+	// one transaction.
+	CreateServerAPIKey(ctx context.Context, u User, id Identity, k APIKey) error
+	// GetAPIKeyByHash finds a key by the hash of its secret.
+	GetAPIKeyByHash(ctx context.Context, appID string, hash []byte) (APIKey, error)
+	// GetAPIKey finds a key by id.
+	GetAPIKey(ctx context.Context, appID, id string) (APIKey, error)
+	// ListAPIKeys lists a user's keys, oldest first.
+	ListAPIKeys(ctx context.Context, appID, userID string) ([]APIKey, error)
+	// ListServerAPIKeys lists the keys owned by server users, oldest first.
+	ListServerAPIKeys(ctx context.Context, appID string) ([]APIKey, error)
+	// SetAPIKeyDisabled disables or enables a key; disabling ends the sessions it opened.
+	SetAPIKeyDisabled(ctx context.Context, appID, id string, disabled bool) error
+	// DeleteAPIKey deletes a key and ends the sessions it opened; a server user whose
+	// last key it was is deleted with it.
+	DeleteAPIKey(ctx context.Context, appID, id string) error
 
 	// Close releases the store's resources.
 	Close() error

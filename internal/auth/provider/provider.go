@@ -52,6 +52,9 @@ func (c Credentials) String(key string) (string, error) {
 type Identity struct {
 	ID   string
 	Data map[string]any
+	// UserID is set by providers whose credentials prove a user directly rather than an
+	// identity (API keys): the login is for this existing user.
+	UserID string
 }
 
 // Provider checks one type of credentials.

@@ -183,8 +183,13 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `SELECT user_id FROM identities WHERE app_id = ? AND provider_type = ? AND id = ?`,
-			p.AppID, p.Identity.ProviderType, p.Identity.ID).Scan(&userID)
+		if p.UserID != "" {
+			userID = p.UserID
+			err = nil
+		} else {
+			err = tx.QueryRowContext(ctx, `SELECT user_id FROM identities WHERE app_id = ? AND provider_type = ? AND id = ?`,
+				p.AppID, p.Identity.ProviderType, p.Identity.ID).Scan(&userID)
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			userID = p.NewUser.ID
@@ -207,7 +212,7 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 			if disabled {
 				return store.ErrUserDisabled
 			}
-			if p.Identity.Data != nil {
+			if p.Identity.Data != nil && p.UserID == "" {
 				if _, err := tx.ExecContext(ctx, `UPDATE identities SET data = ? WHERE app_id = ? AND provider_type = ? AND id = ?`,
 					data, p.AppID, p.Identity.ProviderType, p.Identity.ID); err != nil {
 					return fmt.Errorf("updating identity: %w", err)
@@ -550,4 +555,182 @@ func (s *Store) ResetPassword(ctx context.Context, appID, tokenID string, hash [
 		return store.Account{}, fmt.Errorf("sqlite: reset password: %w", err)
 	}
 	return a, nil
+}
+
+const apiKeyColumns = `app_id, id, user_id, name, key_hash, disabled, created_at`
+
+func scanAPIKey(sc interface{ Scan(...any) error }) (store.APIKey, error) {
+	var k store.APIKey
+	var created int64
+	if err := sc.Scan(&k.AppID, &k.ID, &k.UserID, &k.Name, &k.Hash, &k.Disabled, &created); err != nil {
+		return store.APIKey{}, notFound(err)
+	}
+	k.CreatedAt = fromMS(created)
+	return k, nil
+}
+
+func insertAPIKey(ctx context.Context, tx *sql.Tx, k store.APIKey) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.AppID, k.ID, k.UserID, k.Name, k.Hash, k.Disabled, ms(k.CreatedAt))
+	return err
+}
+
+// CreateAPIKey implements store.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey, limit int) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var n, same, users int
+		if err := tx.QueryRowContext(ctx, `SELECT
+				(SELECT count(*) FROM api_keys WHERE app_id = ?1 AND user_id = ?2),
+				(SELECT count(*) FROM api_keys WHERE app_id = ?1 AND user_id = ?2 AND name = ?3),
+				(SELECT count(*) FROM users WHERE app_id = ?1 AND id = ?2)`, k.AppID, k.UserID, k.Name).Scan(&n, &same, &users); err != nil {
+			return err
+		}
+		switch {
+		case users == 0:
+			return store.ErrNotFound
+		case same > 0:
+			return store.ErrNameTaken
+		case limit > 0 && n >= limit:
+			return store.ErrLimitReached
+		}
+		return insertAPIKey(ctx, tx, k)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create api key: %w", err)
+	}
+	return nil
+}
+
+// CreateServerAPIKey implements store.Store.
+func (s *Store) CreateServerAPIKey(ctx context.Context, u store.User, id store.Identity, k store.APIKey) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		data, err := encodeData(id.Data)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (app_id, id, type, disabled, created_at, last_login_at) VALUES (?, ?, ?, 0, ?, ?)`,
+			u.AppID, u.ID, u.Type, ms(u.CreatedAt), ms(u.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+			u.AppID, id.ProviderType, id.ID, u.ID, id.ProviderID, data, ms(id.CreatedAt)); err != nil {
+			return err
+		}
+		return insertAPIKey(ctx, tx, k)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create server api key: %w", err)
+	}
+	return nil
+}
+
+// GetAPIKeyByHash implements store.Store.
+func (s *Store) GetAPIKeyByHash(ctx context.Context, appID string, hash []byte) (store.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE key_hash = ? AND app_id = ?`, hash, appID))
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlite: get api key: %w", err)
+	}
+	return k, nil
+}
+
+// GetAPIKey implements store.Store.
+func (s *Store) GetAPIKey(ctx context.Context, appID, id string) (store.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE app_id = ? AND id = ?`, appID, id))
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlite: get api key: %w", err)
+	}
+	return k, nil
+}
+
+func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+	}
+	defer rows.Close()
+	out := []store.APIKey{}
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// ListAPIKeys implements store.Store.
+func (s *Store) ListAPIKeys(ctx context.Context, appID, userID string) ([]store.APIKey, error) {
+	return s.listAPIKeys(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE app_id = ? AND user_id = ? ORDER BY created_at, id`, appID, userID)
+}
+
+// ListServerAPIKeys implements store.Store.
+func (s *Store) ListServerAPIKeys(ctx context.Context, appID string) ([]store.APIKey, error) {
+	return s.listAPIKeys(ctx, `SELECT `+prefixed("k.", apiKeyColumns)+` FROM api_keys k JOIN users u ON u.app_id = k.app_id AND u.id = k.user_id
+		WHERE k.app_id = ? AND u.type = ? ORDER BY k.created_at, k.id`, appID, store.UserTypeServer)
+}
+
+func prefixed(p, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func endKeySessions(ctx context.Context, tx *sql.Tx, appID, id string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = ? AND provider_type = 'api-key' AND identity_id = ?`, appID, id)
+	return err
+}
+
+// SetAPIKeyDisabled implements store.Store.
+func (s *Store) SetAPIKeyDisabled(ctx context.Context, appID, id string, disabled bool) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET disabled = ? WHERE app_id = ? AND id = ?`, disabled, appID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		if disabled {
+			return endKeySessions(ctx, tx, appID, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set api key disabled: %w", err)
+	}
+	return nil
+}
+
+// DeleteAPIKey implements store.Store.
+func (s *Store) DeleteAPIKey(ctx context.Context, appID, id string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var userID string
+		err := tx.QueryRowContext(ctx, `DELETE FROM api_keys WHERE app_id = ? AND id = ? RETURNING user_id`, appID, id).Scan(&userID)
+		if err != nil {
+			return notFound(err)
+		}
+		if err := endKeySessions(ctx, tx, appID, id); err != nil {
+			return err
+		}
+		var typ string
+		var left int
+		if err := tx.QueryRowContext(ctx, `SELECT type, (SELECT count(*) FROM api_keys WHERE app_id = ?1 AND user_id = ?2) FROM users WHERE app_id = ?1 AND id = ?2`,
+			appID, userID).Scan(&typ, &left); err != nil {
+			return notFound(err)
+		}
+		if typ == store.UserTypeServer && left == 0 {
+			return deleteUser(ctx, tx, appID, userID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete api key: %w", err)
+	}
+	return nil
 }

@@ -61,6 +61,8 @@ func Run(t *testing.T, open Opener) {
 		"AppsAreSeparate":               testAppsAreSeparate,
 		"ConcurrentFirstLogins":         testConcurrentFirstLogins,
 		"UserDataFromIdentities":        testUserData,
+		"UserAPIKeys":                   testUserAPIKeys,
+		"ServerAPIKeys":                 testServerAPIKeys,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -407,5 +409,110 @@ func testUserData(t *testing.T, s store.Store) {
 	must(t, err)
 	if u.Data["name"] != "Anne" || u.Identities[0].Data["name"] != "Anne" {
 		t.Fatalf("data after second login = %+v", u.Data)
+	}
+}
+
+func testUserAPIKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u, _, err := s.LogIn(ctx, login("local-userpass", "acct-k", nil))
+	must(t, err)
+	k1 := store.APIKey{AppID: app, ID: nextID(), UserID: u.ID, Name: "one", Hash: hash("key-1"), CreatedAt: t0}
+	must(t, s.CreateAPIKey(ctx, k1, 2))
+	if err := s.CreateAPIKey(ctx, store.APIKey{AppID: app, ID: nextID(), UserID: u.ID, Name: "one", Hash: hash("key-x"), CreatedAt: t0}, 2); !errors.Is(err, store.ErrNameTaken) {
+		t.Fatalf("same name err = %v", err)
+	}
+	k2 := store.APIKey{AppID: app, ID: nextID(), UserID: u.ID, Name: "two", Hash: hash("key-2"), CreatedAt: t0.Add(time.Second)}
+	must(t, s.CreateAPIKey(ctx, k2, 2))
+	if err := s.CreateAPIKey(ctx, store.APIKey{AppID: app, ID: nextID(), UserID: u.ID, Name: "three", Hash: hash("key-3"), CreatedAt: t0}, 2); !errors.Is(err, store.ErrLimitReached) {
+		t.Fatalf("over the limit err = %v", err)
+	}
+	if err := s.CreateAPIKey(ctx, store.APIKey{AppID: app, ID: nextID(), UserID: "nobody", Name: "x", Hash: hash("key-4"), CreatedAt: t0}, 2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("key for unknown user err = %v", err)
+	}
+	keys, err := s.ListAPIKeys(ctx, app, u.ID)
+	must(t, err)
+	if len(keys) != 2 || keys[0].Name != "one" || keys[1].Name != "two" {
+		t.Fatalf("keys = %+v", keys)
+	}
+	got, err := s.GetAPIKeyByHash(ctx, app, hash("key-1"))
+	must(t, err)
+	if got.ID != k1.ID || got.UserID != u.ID || got.Disabled {
+		t.Fatalf("by hash = %+v", got)
+	}
+	if _, err := s.GetAPIKeyByHash(ctx, "app-two", hash("key-1")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another app found the key: %v", err)
+	}
+
+	// A login with the key opens a session for its owner; disabling the key ends it.
+	p := login("api-key", k1.ID, nil)
+	p.UserID = u.ID
+	owner, created, err := s.LogIn(ctx, p)
+	must(t, err)
+	if created || owner.ID != u.ID || len(owner.Identities) != 1 {
+		t.Fatalf("key login: created=%v user=%+v", created, owner)
+	}
+	must(t, s.SetAPIKeyDisabled(ctx, app, k1.ID, true))
+	if _, err := s.GetSession(ctx, app, p.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("disabling the key kept its session: %v", err)
+	}
+	got, _ = s.GetAPIKey(ctx, app, k1.ID)
+	if !got.Disabled {
+		t.Fatal("key not disabled")
+	}
+	must(t, s.SetAPIKeyDisabled(ctx, app, k1.ID, false))
+	p2 := login("api-key", k2.ID, nil)
+	p2.UserID = u.ID
+	_, _, err = s.LogIn(ctx, p2)
+	must(t, err)
+	must(t, s.DeleteAPIKey(ctx, app, k2.ID))
+	if _, err := s.GetSession(ctx, app, p2.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting the key kept its session: %v", err)
+	}
+	if _, err := s.GetAPIKey(ctx, app, k2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted key found: %v", err)
+	}
+	if err := s.DeleteAPIKey(ctx, app, k2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice err = %v", err)
+	}
+	if _, err := s.GetUser(ctx, app, u.ID); err != nil {
+		t.Fatalf("a normal user must outlive its keys: %v", err)
+	}
+	if err := s.SetAPIKeyDisabled(ctx, app, "nope", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("disable unknown err = %v", err)
+	}
+	// Deleting the user deletes its keys.
+	must(t, s.DeleteUser(ctx, app, u.ID))
+	if _, err := s.GetAPIKeyByHash(ctx, app, hash("key-1")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("key of a deleted user found: %v", err)
+	}
+	p3 := login("api-key", k1.ID, nil)
+	p3.UserID = u.ID
+	if _, _, err := s.LogIn(ctx, p3); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("login as a deleted user err = %v", err)
+	}
+}
+
+func testServerAPIKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := store.User{AppID: app, ID: nextID(), Type: store.UserTypeServer, CreatedAt: t0}
+	k := store.APIKey{AppID: app, ID: nextID(), UserID: u.ID, Name: "backend", Hash: hash("server-key"), CreatedAt: t0}
+	id := store.Identity{ID: k.ID, ProviderType: "api-key", ProviderID: "p", Data: map[string]any{"name": "backend"}, CreatedAt: t0}
+	must(t, s.CreateServerAPIKey(ctx, u, id, k))
+	got, err := s.GetUser(ctx, app, u.ID)
+	must(t, err)
+	if got.Type != store.UserTypeServer || got.Data["name"] != "backend" {
+		t.Fatalf("server user = %+v", got)
+	}
+	if _, _, err := s.LogIn(ctx, login("local-userpass", "acct-n", nil)); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.ListServerAPIKeys(ctx, app)
+	must(t, err)
+	if len(keys) != 1 || keys[0].ID != k.ID {
+		t.Fatalf("server keys = %+v", keys)
+	}
+	must(t, s.DeleteAPIKey(ctx, app, k.ID))
+	if _, err := s.GetUser(ctx, app, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the server user outlived its only key: %v", err)
 	}
 }
