@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/store/sqlite"
+)
+
+const apikeysUsage = `Usage:
+  warden apikeys create --app DIR --name NAME [--data DIR] [--json]   create a server API key (the key is shown once)
+  warden apikeys list   --app DIR [--data DIR] [--json]               list server API keys
+  warden apikeys delete --app DIR --id ID [--data DIR]                delete a server API key and its server user
+
+The command works directly on the data directory; a running server sees the change at once.
+`
+
+// apikeys manages server API keys on the data directory.
+func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, apikeysUsage)
+		return flag.ErrHelp
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("warden apikeys "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	appDir := fs.String("app", "", "the app's directory")
+	appID := fs.String("app-id", "", "set or override the client app id")
+	dataDir := fs.String("data", "warden-data", "data directory")
+	name := fs.String("name", "", "key name (create)")
+	id := fs.String("id", "", "key id (delete)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *appDir == "" {
+		return errors.New("apikeys: --app DIR is required")
+	}
+	app, err := appconfig.Load(*appDir, appconfig.Options{AppID: *appID})
+	if err != nil {
+		return fmt.Errorf("loading app: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "warden.db"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}})
+	if err != nil {
+		return err
+	}
+	print := func(keys ...auth.APIKey) error {
+		if *asJSON {
+			type out struct {
+				ID       string `json:"_id"`
+				Key      string `json:"key,omitempty"`
+				Name     string `json:"name"`
+				Disabled bool   `json:"disabled"`
+			}
+			list := make([]out, len(keys))
+			for i, k := range keys {
+				list[i] = out{k.ID, k.Key, k.Name, k.Disabled}
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if sub == "create" {
+				return enc.Encode(list[0])
+			}
+			return enc.Encode(list)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tDISABLED\tKEY")
+		for _, k := range keys {
+			key := k.Key
+			if key == "" {
+				key = "(shown once, at creation)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", k.ID, k.Name, k.Disabled, key)
+		}
+		return tw.Flush()
+	}
+	switch sub {
+	case "create":
+		k, err := svc.CreateServerAPIKey(ctx, app.ClientAppID, *name)
+		if err != nil {
+			return err
+		}
+		return print(k)
+	case "list":
+		keys, err := svc.ListServerAPIKeys(ctx, app.ClientAppID)
+		if err != nil {
+			return err
+		}
+		return print(keys...)
+	case "delete":
+		if *id == "" {
+			return errors.New("apikeys delete: --id is required")
+		}
+		if err := svc.DeleteServerAPIKey(ctx, app.ClientAppID, *id); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "deleted", *id)
+		return nil
+	}
+	fmt.Fprint(stderr, apikeysUsage)
+	return fmt.Errorf("apikeys: unknown subcommand %q", sub)
+}
