@@ -1,0 +1,448 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wardenauth/warden/client"
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/store/sqlite"
+	"github.com/wardenauth/warden/internal/token"
+)
+
+const appID = "sdk-test-app"
+
+// counter is an http.RoundTripper that counts requests by "METHOD path" and can answer
+// chosen requests with a 401 InvalidSession, as a server would for a stale token.
+type counter struct {
+	mu     sync.Mutex
+	counts map[string]int
+	fail   map[string]int // "METHOD path" → how many 401s to give
+}
+
+func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+	key := r.Method + " " + r.URL.Path
+	c.mu.Lock()
+	c.counts[key]++
+	fail := c.fail[key] > 0
+	if fail {
+		c.fail[key]--
+	}
+	c.mu.Unlock()
+	if fail {
+		rec := httptest.NewRecorder()
+		rec.Header().Set("Content-Type", "application/json")
+		rec.WriteHeader(http.StatusUnauthorized)
+		rec.WriteString(`{"error":"invalid session: access token expired","error_code":"InvalidSession"}`)
+		return rec.Result(), nil
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *counter) count(key string) int { c.mu.Lock(); defer c.mu.Unlock(); return c.counts[key] }
+
+func (c *counter) failNext(key string, n int) { c.mu.Lock(); c.fail[key] += n; c.mu.Unlock() }
+
+type server struct {
+	url string
+	rt  *counter
+}
+
+// startServer runs Warden's real client API in-process on a fresh SQLite store, with
+// anonymous, email/password (auto-confirm) and API key providers.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, _ := token.GenerateEd25519PEM()
+	ring, _ := token.NewRing(key)
+	hasher, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
+	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{{
+		ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA",
+		Providers: map[string]*appconfig.Provider{
+			"anon-user":      {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
+			"api-key":        {Name: "api-key", Type: "api-key", ID: "cccccccccccccccccccccccc"},
+			"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb", Config: json.RawMessage(`{"autoConfirm": true}`)},
+		},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
+	t.Cleanup(srv.Close)
+	return &server{url: srv.URL, rt: &counter{counts: map[string]int{}, fail: map[string]int{}}}
+}
+
+func (s *server) app(t *testing.T, storage client.Storage, opts ...client.Option) *client.App {
+	t.Helper()
+	opts = append([]client.Option{client.WithBaseURL(s.url), client.WithStorage(storage), client.WithHTTPClient(&http.Client{Transport: s.rt})}, opts...)
+	a, err := client.New(appID, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func register(t *testing.T, a *client.App, email, pw string) {
+	t.Helper()
+	if err := a.EmailPasswordAuth().RegisterUser(context.Background(), email, pw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func logIn(t *testing.T, a *client.App, c client.Credentials) *client.User {
+	t.Helper()
+	u, err := a.LogIn(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func ids(users []*client.User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.ID()
+	}
+	return out
+}
+
+func TestMultipleUsers(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	var events []client.Event
+	var mu sync.Mutex
+	a.Subscribe(func(e client.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+
+	register(t, a, "joe@example.com", "joe-password")
+	register(t, a, "emma@example.com", "emma-password")
+	joe := logIn(t, a, client.EmailPassword("joe@example.com", "joe-password"))
+	emma := logIn(t, a, client.EmailPassword("emma@example.com", "emma-password"))
+	if a.CurrentUser() != emma {
+		t.Fatal("the last login is not the active user")
+	}
+	if got := ids(a.AllUsers()); strings.Join(got, ",") != emma.ID()+","+joe.ID() {
+		t.Fatalf("AllUsers = %v", got)
+	}
+	if joe.Profile().Email != "joe@example.com" || joe.Identities()[0].ProviderType != "local-userpass" {
+		t.Fatalf("joe's profile = %+v", joe.Profile())
+	}
+	if err := a.SwitchUser(joe); err != nil || a.CurrentUser() != joe {
+		t.Fatalf("switch: %v", err)
+	}
+	if err := joe.LogOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if joe.State() != client.StateLoggedOut || a.CurrentUser() != emma || len(a.AllUsers()) != 2 {
+		t.Fatalf("after joe logs out: joe %s, current %v", joe.State(), a.CurrentUser())
+	}
+	if err := a.SwitchUser(joe); err == nil {
+		t.Fatal("switched to a logged-out user")
+	}
+	if err := a.RemoveUser(ctx, emma); err != nil {
+		t.Fatal(err)
+	}
+	if emma.State() != client.StateRemoved || a.CurrentUser() != nil || len(a.AllUsers()) != 1 {
+		t.Fatalf("after removing emma: %s %v %d", emma.State(), a.CurrentUser(), len(a.AllUsers()))
+	}
+	// Emma's session is over on the server too.
+	if _, err := a.LogIn(ctx, client.EmailPassword("emma@example.com", "wrong-password")); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	again := logIn(t, a, client.EmailPassword("joe@example.com", "joe-password"))
+	if again != joe || a.CurrentUser() != joe || joe.State() != client.StateLoggedIn {
+		t.Fatal("joe's new login did not reuse his User")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	kinds := map[client.EventKind]int{}
+	for _, e := range events {
+		kinds[e.Kind]++
+	}
+	if kinds[client.EventLoggedIn] != 3 || kinds[client.EventSwitched] != 1 || kinds[client.EventLoggedOut] != 2 || kinds[client.EventRemoved] != 1 {
+		t.Fatalf("events = %v", kinds)
+	}
+}
+
+func TestErrorsCarryTheServerCode(t *testing.T) {
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	_, err := a.LogIn(context.Background(), client.EmailPassword("nobody@example.com", "whatever1"))
+	var e *client.Error
+	if !errors.As(err, &e) || e.StatusCode != 401 || e.Code != "InvalidPassword" || e.Message != "unauthorized" {
+		t.Fatalf("err = %#v", err)
+	}
+	register(t, a, "dup@example.com", "password1")
+	err = a.EmailPasswordAuth().RegisterUser(context.Background(), "dup@example.com", "password1")
+	if !errors.As(err, &e) || e.StatusCode != 409 || e.Code != "AccountNameInUse" {
+		t.Fatalf("err = %#v", err)
+	}
+}
+
+func TestAnonymousReuse(t *testing.T) {
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	first := logIn(t, a, client.Anonymous())
+	logins := s.rt.count("POST /api/client/v2.0/app/" + appID + "/auth/providers/anon-user/login")
+	if again := logIn(t, a, client.Anonymous()); again != first {
+		t.Fatal("anonymous login did not reuse the device's anonymous user")
+	}
+	if n := s.rt.count("POST /api/client/v2.0/app/" + appID + "/auth/providers/anon-user/login"); n != logins {
+		t.Fatal("reusing the anonymous user sent a login request")
+	}
+	if other := logIn(t, a, client.AnonymousNew()); other == first || other.DeviceID() != first.DeviceID() {
+		t.Fatal("AnonymousNew must make a new user on the same device")
+	}
+	// A logged-out anonymous user is not reused (realm-web does, and then fails).
+	if err := first.LogOut(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	third := logIn(t, a, client.Anonymous())
+	if third == first {
+		t.Fatal("a logged-out anonymous user was reused")
+	}
+}
+
+// TestStorageKeepsUsersAcrossRestartsAndOffline checks that a new App on the same file
+// storage finds every user and the active user without any request, even with the
+// server gone, and that the file is private.
+func TestStorageKeepsUsersAcrossRestartsAndOffline(t *testing.T) {
+	s := startServer(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	store := &client.FileStorage{Dir: dir}
+	a := s.app(t, store)
+	register(t, a, "keep@example.com", "keep-password")
+	kept := logIn(t, a, client.EmailPassword("keep@example.com", "keep-password"))
+	anon := logIn(t, a, client.Anonymous())
+	if err := a.SwitchUser(kept); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, appID+".json"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v %v", st, err)
+	}
+
+	offline, err := client.New(appID, client.WithBaseURL("http://127.0.0.1:1"), client.WithStorage(&client.FileStorage{Dir: dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := offline.CurrentUser()
+	if cur == nil || cur.ID() != kept.ID() || cur.Profile().Email != "keep@example.com" || cur.AccessToken() == "" {
+		t.Fatalf("offline current user = %+v", cur)
+	}
+	if got := ids(offline.AllUsers()); len(got) != 2 || got[1] != anon.ID() {
+		t.Fatalf("offline users = %v", got)
+	}
+	// Back online, the restored tokens work.
+	online := s.app(t, &client.FileStorage{Dir: dir})
+	if err := online.CurrentUser().RefreshProfile(context.Background()); err != nil {
+		t.Fatalf("restored tokens refused: %v", err)
+	}
+}
+
+// TestConcurrentRequestsShareOneRefresh makes the client's clock say the access token
+// has expired (until a refresh happened): 8 concurrent requests of one user refresh once.
+func TestConcurrentRequestsShareOneRefresh(t *testing.T) {
+	s := startServer(t)
+	var expired atomic.Bool
+	a := s.app(t, client.NewMemoryStorage(), client.WithClock(func() time.Time {
+		if expired.Load() {
+			return time.Now().Add(31 * time.Minute)
+		}
+		return time.Now()
+	}))
+	u := logIn(t, a, client.AnonymousNew())
+	a.Subscribe(func(e client.Event) {
+		if e.Kind == client.EventTokenRefreshed {
+			expired.Store(false)
+		}
+	})
+	expired.Store(true)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- u.RefreshProfile(context.Background()) }()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.rt.count("POST /api/client/v2.0/auth/session"); n != 1 {
+		t.Fatalf("%d refreshes for 8 concurrent requests, want 1", n)
+	}
+}
+
+// TestInvalidSessionIsRefreshedAndRetriedOnce checks the 401 handling: one refresh and
+// one retry, never a loop.
+func TestInvalidSessionIsRefreshedAndRetriedOnce(t *testing.T) {
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	u := logIn(t, a, client.AnonymousNew())
+	s.rt.failNext("GET /api/client/v2.0/auth/profile", 1)
+	if err := u.RefreshProfile(context.Background()); err != nil {
+		t.Fatalf("one 401 must be recovered from: %v", err)
+	}
+	if n := s.rt.count("POST /api/client/v2.0/auth/session"); n != 1 {
+		t.Fatalf("refreshes = %d, want 1", n)
+	}
+	s.rt.failNext("GET /api/client/v2.0/auth/profile", 5)
+	err := u.RefreshProfile(context.Background())
+	if !client.IsInvalidSession(err) {
+		t.Fatalf("a second 401 must be returned, got %v", err)
+	}
+	if n := s.rt.count("GET /api/client/v2.0/auth/profile"); n != 5 { // 1 login fetch + 2 + 2
+		t.Fatalf("profile requests = %d, want 5 (no retry loop)", n)
+	}
+}
+
+// TestRefusedRefreshLogsTheUserOut deletes the user from another device: this device's
+// next request is refused, and the user is logged out locally with an event.
+func TestRefusedRefreshLogsTheUserOut(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	phone := s.app(t, client.NewMemoryStorage())
+	laptop := s.app(t, client.NewMemoryStorage())
+	register(t, phone, "gone@example.com", "gone-password")
+	onPhone := logIn(t, phone, client.EmailPassword("gone@example.com", "gone-password"))
+	onLaptop := logIn(t, laptop, client.EmailPassword("gone@example.com", "gone-password"))
+	var forced client.Event
+	phone.Subscribe(func(e client.Event) {
+		if e.Kind == client.EventLoggedOut {
+			forced = e
+		}
+	})
+	if err := laptop.DeleteUser(ctx, onLaptop); err != nil {
+		t.Fatal(err)
+	}
+	if err := onPhone.RefreshProfile(ctx); err == nil {
+		t.Fatal("a deleted user's request succeeded")
+	}
+	if onPhone.State() != client.StateLoggedOut || phone.CurrentUser() != nil {
+		t.Fatalf("state = %s", onPhone.State())
+	}
+	if forced.UserID != onPhone.ID() || forced.Err == nil {
+		t.Fatalf("no forced-logout event: %+v", forced)
+	}
+}
+
+func TestDeleteUserDeletesThatUser(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	register(t, a, "del@example.com", "del-password")
+	victim := logIn(t, a, client.EmailPassword("del@example.com", "del-password"))
+	current := logIn(t, a, client.AnonymousNew())
+	if err := a.DeleteUser(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	if a.CurrentUser() != current || victim.State() != client.StateRemoved {
+		t.Fatal("DeleteUser touched the current user instead of the one given")
+	}
+	if err := current.RefreshProfile(ctx); err != nil {
+		t.Fatalf("the current user was affected: %v", err)
+	}
+	if _, err := a.LogIn(ctx, client.EmailPassword("del@example.com", "del-password")); err == nil {
+		t.Fatal("a deleted user logged in")
+	}
+}
+
+func TestLinkCredentials(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	anon := logIn(t, a, client.Anonymous())
+	register(t, a, "link@example.com", "link-password")
+	if err := anon.LinkCredentials(ctx, client.EmailPassword("link@example.com", "link-password")); err != nil {
+		t.Fatal(err)
+	}
+	ids := anon.Identities()
+	if len(ids) != 2 || ids[0].ProviderType != "anon-user" || ids[1].ProviderType != "local-userpass" {
+		t.Fatalf("identities = %+v", ids)
+	}
+	if err := anon.LinkCredentials(ctx, client.Anonymous()); err == nil {
+		t.Fatal("anonymous credentials were linked")
+	}
+	if u := logIn(t, a, client.EmailPassword("link@example.com", "link-password")); u != anon {
+		t.Fatal("the linked credentials log in as another user")
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	register(t, a, "keys@example.com", "keys-password")
+	u := logIn(t, a, client.EmailPassword("keys@example.com", "keys-password"))
+	k, err := u.APIKeys().Create(ctx, "cli")
+	if err != nil || len(k.Key) != 64 || k.Name != "cli" || k.Disabled {
+		t.Fatalf("create: %+v %v", k, err)
+	}
+	if err := u.APIKeys().Disable(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := u.APIKeys().Fetch(ctx, k.ID)
+	if err != nil || !got.Disabled || got.Key != "" {
+		t.Fatalf("fetch: %+v %v", got, err)
+	}
+	if err := u.APIKeys().Enable(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	other := s.app(t, client.NewMemoryStorage())
+	viaKey := logIn(t, other, client.APIKey(k.Key))
+	if viaKey.ID() != u.ID() {
+		t.Fatal("the key logs in as another user")
+	}
+	all, err := u.APIKeys().FetchAll(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("fetch all: %+v %v", all, err)
+	}
+	if err := u.APIKeys().Delete(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The session the key opened on the other device is over.
+	if err := viaKey.RefreshAccessToken(ctx); err == nil || viaKey.State() != client.StateLoggedOut {
+		t.Fatalf("a deleted key's session still refreshes: %v %s", err, viaKey.State())
+	}
+	if u.State() != client.StateLoggedIn {
+		t.Fatal("the owner was logged out")
+	}
+}
+
+func TestCustomDataAndRefresh(t *testing.T) {
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	u := logIn(t, a, client.AnonymousNew())
+	data, err := u.RefreshCustomData(context.Background())
+	if err != nil || len(data) != 0 {
+		t.Fatalf("custom data = %v, %v", data, err)
+	}
+	if _, err := u.CallFunction(context.Background(), "sum", 1, 2); err == nil {
+		t.Fatal("functions are not served yet: the call must fail")
+	} else {
+		var e *client.Error
+		if !errors.As(err, &e) || e.StatusCode != 501 {
+			t.Fatalf("function call err = %v", err)
+		}
+	}
+}

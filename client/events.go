@@ -1,0 +1,51 @@
+package client
+
+// EventKind says what changed.
+type EventKind string
+
+// Event kinds.
+const (
+	EventLoggedIn       EventKind = "logged-in"
+	EventLoggedOut      EventKind = "logged-out" // by the user, or because the server refused the session
+	EventSwitched       EventKind = "switched"
+	EventRemoved        EventKind = "removed"
+	EventDeleted        EventKind = "deleted"
+	EventTokenRefreshed EventKind = "token-refreshed"
+	EventStorageError   EventKind = "storage-error"
+)
+
+// Event is a change of the App's users.
+type Event struct {
+	Kind   EventKind
+	UserID string
+	// Err is the cause of a logout the server forced, or of a storage error.
+	Err error
+}
+
+// Subscribe calls fn after every change of the App's users (log in, log out, switch,
+// removal, deletion, token refresh). fn runs on the goroutine that made the change and
+// must not block. The returned function unsubscribes.
+func (a *App) Subscribe(fn func(Event)) (unsubscribe func()) {
+	a.mu.Lock()
+	id := a.nextSub
+	a.nextSub++
+	a.subs[id] = fn
+	a.mu.Unlock()
+	return func() {
+		a.mu.Lock()
+		delete(a.subs, id)
+		a.mu.Unlock()
+	}
+}
+
+func (a *App) emit(e Event) {
+	a.mu.Lock()
+	fns := make([]func(Event), 0, len(a.subs))
+	for _, fn := range a.subs {
+		fns = append(fns, fn)
+	}
+	a.mu.Unlock()
+	for _, fn := range fns {
+		fn(e)
+	}
+}

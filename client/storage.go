@@ -1,0 +1,114 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Storage keeps an App's users and tokens between runs. Load returns nil (and no error)
+// when nothing was saved yet. Implementations must be safe for concurrent use.
+type Storage interface {
+	Load(ctx context.Context, appID string) ([]byte, error)
+	Save(ctx context.Context, appID string, data []byte) error
+}
+
+// MemoryStorage keeps state in memory only (for tests, or programs that must not write).
+type MemoryStorage struct {
+	mu   sync.Mutex
+	data map[string][]byte
+}
+
+// NewMemoryStorage returns an empty MemoryStorage.
+func NewMemoryStorage() *MemoryStorage { return &MemoryStorage{data: map[string][]byte{}} }
+
+// Load implements Storage.
+func (m *MemoryStorage) Load(_ context.Context, appID string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]byte(nil), m.data[appID]...), nil
+}
+
+// Save implements Storage.
+func (m *MemoryStorage) Save(_ context.Context, appID string, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data[appID] = append([]byte(nil), data...)
+	return nil
+}
+
+// FileStorage keeps each app's state in one file, DIR/<app id>.json, readable only by
+// its owner (0600), replaced atomically on every save.
+type FileStorage struct {
+	Dir string
+	mu  sync.Mutex
+}
+
+// DefaultFileStorage is a FileStorage in the user's config directory (for example
+// ~/.config/warden on Linux).
+func DefaultFileStorage() (*FileStorage, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return nil, fmt.Errorf("client: no user config directory: %w", err)
+	}
+	return &FileStorage{Dir: filepath.Join(dir, "warden")}, nil
+}
+
+func (f *FileStorage) path(appID string) (string, error) {
+	if appID == "" || strings.ContainsAny(appID, `/\`) || appID == "." || appID == ".." {
+		return "", fmt.Errorf("client: app id %q cannot name a file", appID)
+	}
+	return filepath.Join(f.Dir, appID+".json"), nil
+}
+
+// Load implements Storage.
+func (f *FileStorage) Load(_ context.Context, appID string) ([]byte, error) {
+	p, err := f.path(appID)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// Save implements Storage.
+func (f *FileStorage) Save(_ context.Context, appID string, data []byte) error {
+	p, err := f.path(appID)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(f.Dir, "."+appID+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), p)
+}

@@ -1,0 +1,223 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+)
+
+// Error is a failed request: the server's status, error_code and message.
+// Use errors.As to get one.
+type Error struct {
+	Method     string
+	URL        string
+	StatusCode int
+	// Code is the server's error_code, e.g. "InvalidSession" or "InvalidPassword".
+	Code string
+	// Message is the server's error message.
+	Message string
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("%s %s: %s (%s, status %d)", e.Method, e.URL, msg, e.Code, e.StatusCode)
+	}
+	return fmt.Sprintf("%s %s: %s (status %d)", e.Method, e.URL, msg, e.StatusCode)
+}
+
+// IsInvalidSession reports whether err is a 401 InvalidSession answer.
+func IsInvalidSession(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized && e.Code == "InvalidSession"
+}
+
+// ErrLoggedOut is returned for requests of a user who is logged out (or removed).
+var ErrLoggedOut = errors.New("client: the user is logged out")
+
+const maxResponse = 32 << 20
+
+// send does one HTTP request with a JSON body (when body is not nil) and decodes a JSON
+// answer into out (when out is not nil and the answer has a body).
+func (a *App) send(ctx context.Context, host, method, path, bearer string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("client: encoding request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	url := host + path
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := a.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, url, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: reading answer: %w", method, url, err)
+	}
+	isJSON := false
+	if ct := res.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := mime.ParseMediaType(ct)
+		isJSON = mt == "application/json"
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		e := &Error{Method: method, URL: url, StatusCode: res.StatusCode}
+		if isJSON {
+			var body struct {
+				Error     string `json:"error"`
+				ErrorCode string `json:"error_code"`
+			}
+			if json.Unmarshal(data, &body) == nil {
+				e.Message, e.Code = body.Error, body.ErrorCode
+			}
+		}
+		return e
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	if !isJSON {
+		return fmt.Errorf("client: %s %s: expected a JSON answer, got %q", method, url, res.Header.Get("Content-Type"))
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decoding answer: %w", method, url, err)
+	}
+	return nil
+}
+
+type tokenKind int
+
+const (
+	tokenAccess tokenKind = iota
+	tokenRefresh
+)
+
+// request sends a request as u. With the access token, a token about to expire is
+// refreshed first, and a 401 InvalidSession answer is refreshed and retried once. With
+// the refresh token, a 401 answer means the session is over: u is logged out locally.
+func (u *User) request(ctx context.Context, method, path string, kind tokenKind, body, out any) error {
+	a := u.app
+	if kind == tokenRefresh {
+		a.mu.Lock()
+		tok := u.refreshToken
+		a.mu.Unlock()
+		if tok == "" {
+			return ErrLoggedOut
+		}
+		err := a.do(ctx, method, path, tok, body, out)
+		var e *Error
+		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+			u.forgetTokens(tok, err)
+		}
+		return err
+	}
+	tok, gen, err := u.freshAccessToken(ctx)
+	if err != nil {
+		return err
+	}
+	err = a.do(ctx, method, path, tok, body, out)
+	if !IsInvalidSession(err) {
+		return err
+	}
+	tok, rerr := u.refreshAfter(ctx, gen)
+	if rerr != nil {
+		return rerr
+	}
+	return a.do(ctx, method, path, tok, body, out)
+}
+
+// freshAccessToken returns u's access token and its generation, refreshing it first
+// when it expires within the App's margin.
+func (u *User) freshAccessToken(ctx context.Context) (string, uint64, error) {
+	a := u.app
+	a.mu.Lock()
+	tok, refresh, gen := u.accessToken, u.refreshToken, u.tokenGen
+	a.mu.Unlock()
+	if refresh == "" {
+		return "", 0, ErrLoggedOut
+	}
+	if tok != "" {
+		if exp, ok := tokenExpiry(tok); ok && a.now().Add(a.margin).Before(exp) {
+			return tok, gen, nil
+		}
+	}
+	tok, err := u.refreshAfter(ctx, gen)
+	return tok, gen + 1, err
+}
+
+// refreshAfter gets a new access token unless another goroutine already replaced the
+// token of generation seen while this one waited: concurrent requests share one refresh.
+func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
+	u.refreshMu.Lock()
+	defer u.refreshMu.Unlock()
+	a := u.app
+	a.mu.Lock()
+	current, refresh, gen := u.accessToken, u.refreshToken, u.tokenGen
+	a.mu.Unlock()
+	if refresh == "" {
+		return "", ErrLoggedOut
+	}
+	if gen != seen && current != "" {
+		return current, nil
+	}
+	var res struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := a.do(ctx, http.MethodPost, "/api/client/v2.0/auth/session", refresh, nil, &res)
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+		u.forgetTokens(refresh, err)
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	if res.AccessToken == "" {
+		return "", errors.New("client: refresh answer has no access_token")
+	}
+	a.mu.Lock()
+	if u.refreshToken == refresh {
+		u.accessToken = res.AccessToken
+		u.tokenGen++
+	}
+	a.mu.Unlock()
+	a.persist()
+	a.emit(Event{Kind: EventTokenRefreshed, UserID: u.id})
+	return res.AccessToken, nil
+}
+
+// forgetTokens logs u out locally after the server refused its refresh token.
+func (u *User) forgetTokens(refresh string, cause error) {
+	a := u.app
+	a.mu.Lock()
+	if u.refreshToken != refresh || u.state != StateLoggedIn {
+		a.mu.Unlock()
+		return
+	}
+	u.accessToken, u.refreshToken, u.state = "", "", StateLoggedOut
+	a.mu.Unlock()
+	a.persist()
+	a.emit(Event{Kind: EventLoggedOut, UserID: u.id, Err: cause})
+}

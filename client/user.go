@@ -1,0 +1,250 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// State is a user's state on this device.
+type State string
+
+// User states.
+const (
+	StateLoggedIn  State = "active"
+	StateLoggedOut State = "logged-out"
+	StateRemoved   State = "removed"
+)
+
+// Identity is one way the user logs in.
+type Identity struct {
+	ID           string `json:"id"`
+	ProviderType string `json:"provider_type"`
+	ProviderID   string `json:"provider_id,omitempty"`
+}
+
+// Profile is what the server says about a user (GET /auth/profile).
+type Profile struct {
+	UserID     string     `json:"user_id"`
+	Type       string     `json:"type"`
+	Identities []Identity `json:"identities"`
+	// Data is the provider data, raw.
+	Data map[string]any `json:"data"`
+	// The common data fields, typed.
+	Name, Email, PictureURL, FirstName, LastName, Gender, Birthday string
+	MinAge, MaxAge                                                 int
+}
+
+// User is a user who logged in on this device.
+type User struct {
+	app          *App
+	id           string
+	providerType string
+	refreshMu    sync.Mutex
+
+	// Guarded by app.mu.
+	state        State
+	accessToken  string
+	refreshToken string
+	tokenGen     uint64 // counts access-token replacements
+	deviceID     string
+	profile      Profile
+	rawProfile   json.RawMessage
+}
+
+// ID is the user's id.
+func (u *User) ID() string { return u.id }
+
+// ProviderType is the provider the user first logged in with on this device.
+func (u *User) ProviderType() string { return u.providerType }
+
+// State is the user's state on this device.
+func (u *User) State() State { u.app.mu.Lock(); defer u.app.mu.Unlock(); return u.state }
+
+// IsLoggedIn reports whether the user is logged in.
+func (u *User) IsLoggedIn() bool { return u.State() == StateLoggedIn }
+
+// AccessToken is the user's current access token ("" when logged out).
+func (u *User) AccessToken() string { u.app.mu.Lock(); defer u.app.mu.Unlock(); return u.accessToken }
+
+// RefreshToken is the user's refresh token ("" when logged out).
+func (u *User) RefreshToken() string {
+	u.app.mu.Lock()
+	defer u.app.mu.Unlock()
+	return u.refreshToken
+}
+
+// DeviceID is the id the server gave this device.
+func (u *User) DeviceID() string { u.app.mu.Lock(); defer u.app.mu.Unlock(); return u.deviceID }
+
+// Profile is the user's profile as last fetched.
+func (u *User) Profile() Profile { u.app.mu.Lock(); defer u.app.mu.Unlock(); return u.profile }
+
+// Identities are the user's identities as last fetched, in the order they were added.
+func (u *User) Identities() []Identity {
+	u.app.mu.Lock()
+	defer u.app.mu.Unlock()
+	return append([]Identity(nil), u.profile.Identities...)
+}
+
+// CustomData is the custom user data in the current access token (empty when none).
+func (u *User) CustomData() map[string]any {
+	claims := tokenClaims(u.AccessToken())
+	if d, ok := claims["user_data"].(map[string]any); ok {
+		return d
+	}
+	return map[string]any{}
+}
+
+// RefreshAccessToken gets a new access token now.
+func (u *User) RefreshAccessToken(ctx context.Context) error {
+	u.app.mu.Lock()
+	gen := u.tokenGen
+	u.app.mu.Unlock()
+	_, err := u.refreshAfter(ctx, gen)
+	return err
+}
+
+// RefreshCustomData gets a new access token (which carries fresh custom data) and
+// returns the custom data.
+func (u *User) RefreshCustomData(ctx context.Context) (map[string]any, error) {
+	if err := u.RefreshAccessToken(ctx); err != nil {
+		return nil, err
+	}
+	return u.CustomData(), nil
+}
+
+// RefreshProfile fetches the user's profile.
+func (u *User) RefreshProfile(ctx context.Context) error {
+	var raw json.RawMessage
+	if err := u.request(ctx, http.MethodGet, "/api/client/v2.0/auth/profile", tokenAccess, nil, &raw); err != nil {
+		return err
+	}
+	u.app.mu.Lock()
+	err := u.setProfile(raw)
+	u.app.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	u.app.persist()
+	return nil
+}
+
+// setProfile decodes a profile answer; the caller holds app.mu (or owns u alone).
+func (u *User) setProfile(raw json.RawMessage) error {
+	var p Profile
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("client: decoding profile: %w", err)
+	}
+	if p.Type == "" || p.Identities == nil || p.Data == nil {
+		return errors.New("client: profile answer lacks type, identities or data")
+	}
+	str := func(k string) string { s, _ := p.Data[k].(string); return s }
+	num := func(k string) int { f, _ := p.Data[k].(float64); return int(f) }
+	p.Name, p.Email, p.FirstName, p.LastName = str("name"), str("email"), str("first_name"), str("last_name")
+	p.Gender, p.Birthday = str("gender"), str("birthday")
+	p.PictureURL = str("picture_url")
+	if p.PictureURL == "" {
+		p.PictureURL = str("picture")
+	}
+	p.MinAge, p.MaxAge = num("min_age"), num("max_age")
+	u.profile, u.rawProfile = p, raw
+	return nil
+}
+
+// LinkCredentials adds the identity of creds to this user.
+func (u *User) LinkCredentials(ctx context.Context, creds Credentials) error {
+	if creds.provider == "anon-user" {
+		return errors.New("client: anonymous credentials cannot be linked to a user")
+	}
+	a := u.app
+	var res struct {
+		AccessToken string `json:"access_token"`
+		UserID      string `json:"user_id"`
+	}
+	if err := u.request(ctx, http.MethodPost, a.appPath("/auth/providers/"+creds.provider+"/login?link=true"), tokenAccess, a.loginBody(creds), &res); err != nil {
+		return err
+	}
+	if res.UserID != u.id {
+		return fmt.Errorf("client: link answer is for user %q, not %q", res.UserID, u.id)
+	}
+	if res.AccessToken != "" {
+		a.mu.Lock()
+		u.accessToken = res.AccessToken
+		u.tokenGen++
+		a.mu.Unlock()
+	}
+	return u.RefreshProfile(ctx)
+}
+
+// CallFunction calls the app function name with args (encoded as JSON) and returns its
+// result as raw (Extended) JSON.
+func (u *User) CallFunction(ctx context.Context, name string, args ...any) (json.RawMessage, error) {
+	if args == nil {
+		args = []any{}
+	}
+	var out json.RawMessage
+	err := u.request(ctx, http.MethodPost, u.app.appPath("/functions/call"), tokenAccess, map[string]any{"name": name, "arguments": args}, &out)
+	return out, err
+}
+
+// LogOut ends the user's session on the server and forgets its tokens; the user stays
+// on this device, logged out. The tokens are forgotten even when the server cannot be
+// reached; the error is returned.
+func (u *User) LogOut(ctx context.Context) error {
+	a := u.app
+	a.mu.Lock()
+	refresh := u.refreshToken
+	a.mu.Unlock()
+	var err error
+	if refresh != "" {
+		err = a.do(ctx, http.MethodDelete, "/api/client/v2.0/auth/session", refresh, nil, nil)
+		var e *Error
+		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+			err = nil // the session was already over
+		}
+	}
+	a.mu.Lock()
+	wasIn := u.state == StateLoggedIn
+	u.accessToken, u.refreshToken = "", ""
+	if u.state != StateRemoved {
+		u.state = StateLoggedOut
+	}
+	a.mu.Unlock()
+	a.persist()
+	if wasIn {
+		a.emit(Event{Kind: EventLoggedOut, UserID: u.id})
+	}
+	return err
+}
+
+// tokenClaims decodes a JWT's payload without checking it.
+func tokenClaims(tok string) map[string]any {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+func tokenExpiry(tok string) (time.Time, bool) {
+	exp, ok := tokenClaims(tok)["exp"].(float64)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(exp), 0), true
+}
