@@ -49,6 +49,7 @@ func TestCompat(t *testing.T) {
 		"--app", filepath.Join(root, "examples", "quickstart"),
 		"--app", filepath.Join(root, "e2e", "testdata", "confirm-app"),
 		"--smtp", catcher.URL(),
+		"--secrets", filepath.Join(root, "e2e", "testdata", "secrets.json"),
 	)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

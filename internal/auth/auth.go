@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/auth/provider/anon"
 	"github.com/wardenauth/warden/internal/auth/provider/apikey"
+	"github.com/wardenauth/warden/internal/auth/provider/customjwt"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
@@ -53,6 +55,8 @@ type Options struct {
 	Secrets  *appconfig.Secrets
 	Registry provider.Registry
 	Apps     []*appconfig.App
+	// HTTPClient is what providers use to call out (nil: a default client).
+	HTTPClient *http.Client
 	// AccessTTL is the access-token lifetime (default 30 minutes).
 	AccessTTL time.Duration
 	// RefreshTTL is the refresh-token lifetime for apps that do not set one (default 60 days).
@@ -87,9 +91,10 @@ type providerEntry struct {
 // DefaultRegistry holds the provider types this build of Warden supports.
 func DefaultRegistry() provider.Registry {
 	return provider.Registry{
-		anon.Type:     anon.New,
-		userpass.Type: userpass.New,
-		apikey.Type:   apikey.New,
+		anon.Type:      anon.New,
+		userpass.Type:  userpass.New,
+		apikey.Type:    apikey.New,
+		customjwt.Type: customjwt.New,
 	}
 }
 
@@ -137,8 +142,12 @@ func New(opts Options) (*Service, []string, error) {
 			if !ok {
 				notices = append(notices, fmt.Sprintf("app %s: provider type %q is not supported yet; its logins are refused", cfg.ClientAppID, pc.Type))
 			} else {
-				impl, err := factory(pc, provider.Deps{AppID: cfg.ClientAppID, Store: opts.Store, Hasher: opts.Hasher, Secrets: opts.Secrets, Now: s.clock.Now})
-				if err != nil {
+				impl, err := factory(pc, provider.Deps{AppID: cfg.ClientAppID, Store: opts.Store, Hasher: opts.Hasher, Secrets: opts.Secrets, Now: s.clock.Now, HTTPClient: opts.HTTPClient})
+				switch {
+				case err != nil && pc.Disabled:
+					// A disabled provider refuses logins anyway; its configuration may be unfinished.
+					notices = append(notices, fmt.Sprintf("app %s: disabled provider %q has a configuration error (fix it before enabling): %v", cfg.ClientAppID, pc.Name, err))
+				case err != nil:
 					return nil, nil, fmt.Errorf("app %s: %w", cfg.ClientAppID, err)
 				}
 				entry.impl = impl

@@ -29,6 +29,7 @@ var (
 	ErrForbidden            = errors.New("forbidden")
 	ErrAPIKeyNotFound       = errors.New("API key not found")
 	ErrAPIKeyExists         = errors.New("API key already exists")
+	ErrAuthFailed           = errors.New("authentication failed")
 )
 
 // Error is a failure the caller can act on: Kind says which, Message says it to a person.

@@ -197,9 +197,12 @@ func (s *Service) link(ctx context.Context, p Principal, identity store.Identity
 // exactly "unauthorized": realm-web 2.0.1 answers that with an endless refresh loop.
 func providerError(err error, linking bool) error {
 	var in *provider.InputError
+	var rej *provider.RejectedError
 	switch {
 	case errors.As(err, &in):
 		return fail(ErrInvalidInput, in.Error())
+	case errors.As(err, &rej):
+		return fail(ErrAuthFailed, rej.Message)
 	case errors.Is(err, provider.ErrInvalidCredentials):
 		if linking {
 			return fail(ErrInvalidCredentials, "unauthorized: invalid credentials")

@@ -61,6 +61,7 @@ var errorMapping = []struct {
 	{auth.ErrForbidden, http.StatusForbidden, codeAuthError},
 	{auth.ErrAPIKeyNotFound, http.StatusNotFound, "APIKeyNotFound"},
 	{auth.ErrAPIKeyExists, http.StatusConflict, "APIKeyAlreadyExists"},
+	{auth.ErrAuthFailed, http.StatusUnauthorized, codeAuthError},
 }
 
 // apiError is an error the HTTP layer itself decides (bad body, unknown route, ...).

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
@@ -29,6 +30,16 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Problem) }
+
+// RejectedError says why credentials were refused, when saying so helps the app's
+// developer and tells an attacker nothing (a custom JWT that expired, say). It counts as
+// invalid credentials.
+type RejectedError struct{ Message string }
+
+func (e *RejectedError) Error() string { return e.Message }
+
+// Unwrap makes a RejectedError match ErrInvalidCredentials.
+func (e *RejectedError) Unwrap() error { return ErrInvalidCredentials }
 
 // Credentials is a login request's payload: the body's fields other than "options",
 // decoded from Extended JSON.
@@ -69,6 +80,9 @@ type Deps struct {
 	Hasher  *password.Hasher
 	Secrets *appconfig.Secrets
 	Now     func() time.Time
+	// HTTPClient is used by providers that call out (JWK sets, OAuth endpoints); nil
+	// means a client with a 10-second timeout.
+	HTTPClient *http.Client
 }
 
 // Factory builds a provider from its configuration.
