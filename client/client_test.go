@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -15,12 +14,6 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/client"
-	"github.com/wardenauth/warden/internal/appconfig"
-	"github.com/wardenauth/warden/internal/auth"
-	"github.com/wardenauth/warden/internal/clientapi"
-	"github.com/wardenauth/warden/internal/password"
-	"github.com/wardenauth/warden/internal/store/sqlite"
-	"github.com/wardenauth/warden/internal/token"
 )
 
 const appID = "sdk-test-app"
@@ -65,26 +58,12 @@ type server struct {
 // anonymous, email/password (auto-confirm) and API key providers.
 func startServer(t *testing.T) *server {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
+	h, closeStore, err := newHandler(filepath.Join(t.TempDir(), "w.db"), appID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	key, _ := token.GenerateEd25519PEM()
-	ring, _ := token.NewRing(key)
-	hasher, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
-	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{{
-		ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA",
-		Providers: map[string]*appconfig.Provider{
-			"anon-user":      {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
-			"api-key":        {Name: "api-key", Type: "api-key", ID: "cccccccccccccccccccccccc"},
-			"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb", Config: json.RawMessage(`{"autoConfirm": true}`)},
-		},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
+	t.Cleanup(closeStore)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &server{url: srv.URL, rt: &counter{counts: map[string]int{}, fail: map[string]int{}}}
 }

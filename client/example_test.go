@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,26 +26,37 @@ func exampleServer() (string, func()) {
 	if err != nil {
 		panic(err)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "w.db"), sqlite.Options{})
+	h, closeStore, err := newHandler(filepath.Join(dir, "w.db"), "quickstart-abcde")
 	if err != nil {
 		panic(err)
+	}
+	srv := httptest.NewServer(h)
+	return srv.URL, func() { srv.Close(); closeStore(); os.RemoveAll(dir) }
+}
+
+// newHandler builds Warden's real client API on a SQLite file, serving one app with
+// anonymous, API key and auto-confirmed email/password providers.
+func newHandler(dbPath, appID string) (http.Handler, func(), error) {
+	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		return nil, nil, err
 	}
 	key, _ := token.GenerateEd25519PEM()
 	ring, _ := token.NewRing(key)
 	hasher, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
 	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{{
-		ClientAppID: "quickstart-abcde", DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA",
+		ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA",
 		Providers: map[string]*appconfig.Provider{
-			"anon-user":      {Name: "anon-user", Type: "anon-user"},
-			"api-key":        {Name: "api-key", Type: "api-key"},
-			"local-userpass": {Name: "local-userpass", Type: "local-userpass", Config: json.RawMessage(`{"autoConfirm": true}`)},
+			"anon-user":      {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
+			"api-key":        {Name: "api-key", Type: "api-key", ID: "cccccccccccccccccccccccc"},
+			"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb", Config: json.RawMessage(`{"autoConfirm": true}`)},
 		},
 	}}})
 	if err != nil {
-		panic(err)
+		st.Close()
+		return nil, nil, err
 	}
-	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
-	return srv.URL, func() { srv.Close(); st.Close(); os.RemoveAll(dir) }
+	return clientapi.New(svc, clientapi.Options{}), func() { st.Close() }, nil
 }
 
 // The "Work with Multiple Users" page: register two users, log both in, switch, log

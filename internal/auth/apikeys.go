@@ -31,6 +31,14 @@ type APIKey struct {
 
 func apiKeyOf(k store.APIKey) APIKey { return APIKey{ID: k.ID, Name: k.Name, Disabled: k.Disabled} }
 
+func apiKeysOf(keys []store.APIKey) []APIKey {
+	out := make([]APIKey, len(keys))
+	for i, k := range keys {
+		out[i] = apiKeyOf(k)
+	}
+	return out
+}
+
 func validKeyName(name string) error {
 	if name == "" || len(name) > maxKeyNameLength || !keyNamePattern.MatchString(name) {
 		return fail(ErrInvalidParameter, fmt.Sprintf("API key name %q is invalid: it must have 1 to %d characters and can only contain ASCII letters, numbers, underscores, and hyphens", name, maxKeyNameLength))
@@ -94,11 +102,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal) ([]APIKey, error
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
-	out := make([]APIKey, len(keys))
-	for i, k := range keys {
-		out[i] = apiKeyOf(k)
-	}
-	return out, nil
+	return apiKeysOf(keys), nil
 }
 
 // ownKey returns the key id of the user of p, or ErrAPIKeyNotFound: another user's key
@@ -211,11 +215,7 @@ func (s *Service) ListServerAPIKeys(ctx context.Context, appID string) ([]APIKey
 	if err != nil {
 		return nil, fmt.Errorf("list server api keys: %w", err)
 	}
-	out := make([]APIKey, len(keys))
-	for i, k := range keys {
-		out[i] = apiKeyOf(k)
-	}
-	return out, nil
+	return apiKeysOf(keys), nil
 }
 
 // DeleteServerAPIKey deletes a server API key and its server user.
