@@ -416,12 +416,17 @@ func TestCustomDataAndRefresh(t *testing.T) {
 	if err != nil || len(data) != 0 {
 		t.Fatalf("custom data = %v, %v", data, err)
 	}
-	if _, err := u.CallFunction(context.Background(), "sum", 1, 2); err == nil {
-		t.Fatal("functions are not served yet: the call must fail")
-	} else {
-		var e *client.Error
-		if !errors.As(err, &e) || e.StatusCode != 501 {
-			t.Fatalf("function call err = %v", err)
-		}
+	got, err := u.CallFunction(context.Background(), "sum", 1, 2)
+	if err != nil || string(got) != "3" {
+		t.Fatalf("sum(1, 2) = %s, %v", got, err)
+	}
+	me, err := u.CallFunction(context.Background(), "whoami")
+	if err != nil || !strings.Contains(string(me), u.ID()) {
+		t.Fatalf("whoami = %s, %v", me, err)
+	}
+	_, err = u.CallFunction(context.Background(), "nope")
+	var e *client.Error
+	if !errors.As(err, &e) || e.StatusCode != 404 || e.Code != "FunctionNotFound" {
+		t.Fatalf("unknown function err = %v", err)
 	}
 }

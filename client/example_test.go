@@ -14,6 +14,7 @@ import (
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/password"
 	"github.com/wardenauth/warden/internal/store/sqlite"
 	"github.com/wardenauth/warden/internal/token"
@@ -44,14 +45,25 @@ func newHandler(dbPath, appID string) (http.Handler, func(), error) {
 	key, _ := token.GenerateEd25519PEM()
 	ring, _ := token.NewRing(key)
 	hasher, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
-	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{{
+	app := &appconfig.App{
 		ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA",
 		Providers: map[string]*appconfig.Provider{
 			"anon-user":      {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
 			"api-key":        {Name: "api-key", Type: "api-key", ID: "cccccccccccccccccccccccc"},
 			"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb", Config: json.RawMessage(`{"autoConfirm": true}`)},
 		},
-	}}})
+		Functions: map[string]*appconfig.Function{
+			"sum":    {Name: "sum", File: "sum.js", Source: `exports = (...n) => n.reduce((a, b) => a + b, 0);`},
+			"whoami": {Name: "whoami", File: "whoami.js", Source: `exports = async () => ({ id: context.user.id, email: context.user.data.email ?? null });`},
+		},
+	}
+	engine, err := function.New(app, function.Options{})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{app},
+		Functions: map[string]*function.Engine{appID: engine}})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -184,4 +196,16 @@ func ExampleError() {
 		fmt.Println(e.StatusCode, e.Code, e.Message)
 	}
 	// Output: 401 InvalidPassword unauthorized
+}
+
+// Call an app function as the current user.
+func ExampleUser_CallFunction() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	user, _ := app.LogIn(ctx, client.Anonymous())
+	sum, _ := user.CallFunction(ctx, "sum", 1, 2, 3.5)
+	fmt.Println(string(sum))
+	// Output: 6.5
 }

@@ -48,6 +48,8 @@ func TestCompat(t *testing.T) {
 	srv := startServer(t,
 		"--app", filepath.Join(root, "examples", "quickstart"),
 		"--app", filepath.Join(root, "e2e", "testdata", "confirm-app"),
+		"--app", filepath.Join(root, "e2e", "testdata", "func-app"),
+		"--function-timeout", "1s",
 		"--smtp", catcher.URL(),
 		"--secrets", filepath.Join(root, "e2e", "testdata", "secrets.json"),
 	)
@@ -60,6 +62,7 @@ func TestCompat(t *testing.T) {
 		"WARDEN_URL="+srv.URL,
 		"WARDEN_APP_ID=quickstart-abcde",
 		"WARDEN_CONFIRM_APP_ID=confirm-app-xyzzy",
+		"WARDEN_FUNC_APP_ID=func-app-qwert",
 		"WARDEN_INBOX_URL="+inbox,
 	)
 	out, err := cmd.CombinedOutput()

@@ -76,11 +76,10 @@ func TestMalformedAppStopsTheStart(t *testing.T) {
 func TestUnsupportedPartsAreReported(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"root_config.json":      `{"name": "parts"}`,
-		".mdb/meta.json":        `{"client_app_id": "parts-abcde"}`,
-		"auth/providers.json":   `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "oauth2-google": {"name": "oauth2-google", "type": "oauth2-google", "config": {"clientId": "x"}}}`,
-		"functions/config.json": `[{"name": "hello", "private": false}]`,
-		"functions/hello.js":    `exports = () => "hello";`,
+		"root_config.json":                       `{"name": "parts"}`,
+		".mdb/meta.json":                         `{"client_app_id": "parts-abcde"}`,
+		"auth/providers.json":                    `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "oauth2-google": {"name": "oauth2-google", "type": "oauth2-google", "config": {"clientId": "x"}}}`,
+		"data_sources/mongodb-atlas/config.json": `{"name": "mongodb-atlas", "type": "mongodb-atlas", "config": {"clusterName": "Cluster0"}}`,
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -93,7 +92,7 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 	}
 	srv := startServer(t, "--app", dir)
 	log := srv.log.String()
-	for _, want := range []string{`provider type \"oauth2-google\" is not supported yet`, "functions is present but not served"} {
+	for _, want := range []string{`provider type \"oauth2-google\" is not supported yet`, "data_sources is present but not served"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log does not say %q:\n%s", want, log)
 		}

@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/store/sqlite"
 )
 
@@ -38,6 +40,7 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := fs.String("name", "", "key name (create)")
 	id := fs.String("id", "", "key id (delete)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	secretsFile := fs.String("secrets", "", "secrets file, as for serve")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -53,7 +56,15 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}})
+	secrets, err := appconfig.LoadSecrets(*secretsFile, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	engines, err := functionEngines([]*appconfig.App{app}, secrets, nil, function.DefaultTimeout)
+	if err != nil {
+		return err
+	}
+	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
 	"github.com/wardenauth/warden/internal/store/sqlite"
@@ -40,6 +41,7 @@ type serveConfig struct {
 	signingKeys listFlag
 	refreshTTL  time.Duration
 	sqliteSync  string
+	fnTimeout   time.Duration
 	logFormat   string
 	logLevel    string
 }
@@ -58,6 +60,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.Var(&c.signingKeys, "signing-key", "PEM PKCS#8 private key file to sign tokens with (repeat to keep old keys verifying; the first signs). Default: generated into DATA/keys")
 	fs.DurationVar(&c.refreshTTL, "refresh-token-ttl", auth.DefaultRefreshTTL, "refresh-token lifetime for apps that do not set refresh_token_expiration_seconds (30m to 5 years)")
 	fs.StringVar(&c.sqliteSync, "sqlite-synchronous", "FULL", "SQLite synchronous mode: FULL (durable against power loss) or NORMAL (against process crashes only)")
+	fs.DurationVar(&c.fnTimeout, "function-timeout", function.DefaultTimeout, "time limit of one function call")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -143,9 +146,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
+	engines, err := functionEngines(apps, secrets, log, cfg.fnTimeout)
+	if err != nil {
+		return err
+	}
 	svc, notices, err := auth.New(auth.Options{
 		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Logger: log, Secrets: secrets,
-		Apps: apps, RefreshTTL: cfg.refreshTTL,
+		Apps: apps, RefreshTTL: cfg.refreshTTL, Functions: engines,
 	})
 	if err != nil {
 		return err
@@ -189,4 +196,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// functionEngines compiles each app's functions.
+func functionEngines(apps []*appconfig.App, secrets *appconfig.Secrets, log *slog.Logger, timeout time.Duration) (map[string]*function.Engine, error) {
+	engines := map[string]*function.Engine{}
+	for _, app := range apps {
+		if app.Functions == nil {
+			continue
+		}
+		e, err := function.New(app, function.Options{Timeout: timeout, Logger: log, Secrets: secrets})
+		if err != nil {
+			return nil, fmt.Errorf("app %s: %w", app.ClientAppID, err)
+		}
+		engines[app.ClientAppID] = e
+	}
+	return engines, nil
 }

@@ -6,6 +6,7 @@ const Realm = require("realm-web");
 const BASE_URL = process.env.WARDEN_URL;
 const APP_ID = process.env.WARDEN_APP_ID;
 const CONFIRM_APP_ID = process.env.WARDEN_CONFIRM_APP_ID;
+const FUNC_APP_ID = process.env.WARDEN_FUNC_APP_ID;
 const INBOX_URL = process.env.WARDEN_INBOX_URL;
 if (!BASE_URL || !APP_ID) {
   throw new Error("set WARDEN_URL and WARDEN_APP_ID (the Go test e2e.TestCompat does this)");
@@ -54,4 +55,4 @@ function jwtPayload(token) {
   return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
 }
 
-module.exports = { Realm, BASE_URL, APP_ID, CONFIRM_APP_ID, freshApp, reloadedApp, uniqueEmail, waitForMail, tokensFromMail, jwtPayload };
+module.exports = { Realm, BASE_URL, APP_ID, CONFIRM_APP_ID, FUNC_APP_ID, freshApp, reloadedApp, uniqueEmail, waitForMail, tokensFromMail, jwtPayload };

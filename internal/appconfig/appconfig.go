@@ -52,8 +52,15 @@ type App struct {
 	RefreshTokenTTL time.Duration
 	// Providers holds the authentication providers keyed by name (which equals type).
 	Providers map[string]*Provider
-	// Components lists the parts of the directory that were found besides the root file
-	// and the auth providers, e.g. "functions", "data_sources", "auth/custom_user_data.json".
+	// Functions are the app's functions by name (nil when the app has no functions/).
+	Functions map[string]*Function
+	// Values are the entries of values/ by name.
+	Values map[string]*Value
+	// Environment is the active environment ("" for none) and EnvironmentValues its values.
+	Environment       string
+	EnvironmentValues map[string]json.RawMessage
+	// Components lists the parts of the directory that were found besides the root file,
+	// the auth providers, functions and values, e.g. "data_sources", "triggers".
 	Components []string
 }
 
@@ -124,6 +131,7 @@ type rootFile struct {
 	ProviderRegion         string   `json:"provider_region"`
 	AllowedRequestOrigins  []string `json:"allowed_request_origins"`
 	RefreshTokenExpiration *int64   `json:"refresh_token_expiration_seconds"`
+	Environment            string   `json:"environment"`
 	Security               *struct {
 		AllowedRequestOrigins []string `json:"allowed_request_origins"`
 	} `json:"security"`
@@ -206,6 +214,12 @@ func Load(dir string, opts Options) (*App, error) {
 	if err := loadProviders(app, dir); err != nil {
 		return nil, err
 	}
+	if err := loadFunctions(app, dir); err != nil {
+		return nil, err
+	}
+	if err := loadValues(app, dir, root.Environment); err != nil {
+		return nil, err
+	}
 	app.Components = listComponents(dir)
 	return app, nil
 }
@@ -271,7 +285,7 @@ func addProvider(app *App, file string, p *Provider) error {
 
 // components that Warden knows how to recognise in an export directory.
 var knownComponents = []string{
-	"auth/custom_user_data.json", "functions", "values", "environments", "data_sources",
+	"auth/custom_user_data.json", "data_sources",
 	"services", "triggers", "sync", "https_endpoints", "http_endpoints", "graphql",
 	"hosting", "log_forwarders", "secrets.json",
 }

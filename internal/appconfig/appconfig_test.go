@@ -63,8 +63,8 @@ func TestCurrentFormat(t *testing.T) {
 	if len(app.Providers["anon-user"].ID) != 24 || app.Providers["anon-user"].ID == app.Providers["local-userpass"].ID {
 		t.Fatal("provider ids must be distinct 24-hex ids")
 	}
-	if strings.Join(app.Components, ",") != "functions" {
-		t.Fatalf("components = %v", app.Components)
+	if len(app.Components) != 0 || app.Functions["hello"] == nil || app.Functions["hello"].Source != `exports = () => "hi"` {
+		t.Fatalf("components = %v, functions = %v", app.Components, app.Functions)
 	}
 	// --app-id overrides.
 	app, err = appconfig.Load(dir, appconfig.Options{AppID: "other-id"})
@@ -160,5 +160,58 @@ func TestSecrets(t *testing.T) {
 	var fe *appconfig.Error
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "s.json") {
 		t.Fatalf("non-string secret: %v", err)
+	}
+}
+
+func TestFunctionsAndValues(t *testing.T) {
+	dir := write(t, map[string]string{
+		"root_config.json":                  `{"name": "fn", "environment": "production"}`,
+		".mdb/meta.json":                    `{"client_app_id": "fn-abcde"}`,
+		"functions/config.json":             `[{"name": "sum", "private": false}, {"name": "auth/login", "private": true, "run_as_system": true}, {"name": "endpoint/hello"}]`,
+		"functions/sum.js":                  `exports = (a, b) => a + b;`,
+		"functions/auth/login.js":           `exports = async (p) => p.id;`,
+		"functions/endpoint/hello.js":       `exports = () => "hello";`,
+		"functions/unlisted.js":             `exports = () => 1;`,
+		"functions/node_modules/x/index.js": `module.exports = 1;`,
+		"values/greeting.json":              `{"name": "greeting", "value": "hi there", "from_secret": false}`,
+		"values/apiKey.json":                `{"name": "apiKey", "value": "stripe-key", "from_secret": true}`,
+		"environments/production.json":      `{"values": {"tier": "gold"}}`,
+	})
+	app, err := appconfig.Load(dir, appconfig.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(app.FunctionNames(), ","); got != "auth/login,endpoint/hello,sum,unlisted" {
+		t.Fatalf("functions = %s", got)
+	}
+	if f := app.Functions["auth/login"]; !f.Private || !f.RunAsSystem {
+		t.Fatalf("auth/login = %+v", f)
+	}
+	if f := app.Functions["unlisted"]; f.Private || f.RunAsSystem {
+		t.Fatal("a source without a config entry must be public and not system")
+	}
+	if string(app.Values["greeting"].Value) != `"hi there"` || !app.Values["apiKey"].FromSecret {
+		t.Fatalf("values = %+v", app.Values)
+	}
+	if app.Environment != "production" || string(app.EnvironmentValues["tier"]) != `"gold"` {
+		t.Fatalf("environment = %q %v", app.Environment, app.EnvironmentValues)
+	}
+
+	legacy := write(t, map[string]string{
+		"config.json":                   `{"app_id": "legacy-fn", "name": "legacy"}`,
+		"functions/sumFunc/config.json": `{"name": "sumFunc", "private": false, "can_evaluate": {}}`,
+		"functions/sumFunc/source.js":   `exports = function (...args) { return args.reduce((a, b) => a + b, 0); };`,
+	})
+	app, err = appconfig.Load(legacy, appconfig.Options{})
+	if err != nil || app.Functions["sumFunc"] == nil {
+		t.Fatalf("legacy functions: %v %v", app.Functions, err)
+	}
+
+	missing := write(t, map[string]string{
+		"root_config.json": `{"name": "x"}`, ".mdb/meta.json": `{"client_app_id": "x"}`,
+		"functions/config.json": `[{"name": "ghost"}]`,
+	})
+	if _, err := appconfig.Load(missing, appconfig.Options{}); err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("a listed function without source: %v", err)
 	}
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/auth/provider/anon"
 	"github.com/wardenauth/warden/internal/auth/provider/apikey"
+	"github.com/wardenauth/warden/internal/auth/provider/customfunc"
 	"github.com/wardenauth/warden/internal/auth/provider/customjwt"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
+	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
 	"github.com/wardenauth/warden/internal/store"
@@ -57,6 +59,8 @@ type Options struct {
 	Apps     []*appconfig.App
 	// HTTPClient is what providers use to call out (nil: a default client).
 	HTTPClient *http.Client
+	// Functions holds each app's function engine, by client app id.
+	Functions map[string]*function.Engine
 	// AccessTTL is the access-token lifetime (default 30 minutes).
 	AccessTTL time.Duration
 	// RefreshTTL is the refresh-token lifetime for apps that do not set one (default 60 days).
@@ -81,6 +85,7 @@ type App struct {
 	*appconfig.App
 	providers map[string]*providerEntry
 	userpass  *userpass.Config
+	functions *function.Engine
 }
 
 type providerEntry struct {
@@ -91,10 +96,11 @@ type providerEntry struct {
 // DefaultRegistry holds the provider types this build of Warden supports.
 func DefaultRegistry() provider.Registry {
 	return provider.Registry{
-		anon.Type:      anon.New,
-		userpass.Type:  userpass.New,
-		apikey.Type:    apikey.New,
-		customjwt.Type: customjwt.New,
+		anon.Type:       anon.New,
+		userpass.Type:   userpass.New,
+		apikey.Type:     apikey.New,
+		customjwt.Type:  customjwt.New,
+		customfunc.Type: customfunc.New,
 	}
 }
 
@@ -129,7 +135,7 @@ func New(opts Options) (*Service, []string, error) {
 		if _, dup := s.apps[cfg.ClientAppID]; dup {
 			return nil, nil, fmt.Errorf("two apps have the id %q", cfg.ClientAppID)
 		}
-		app := &App{App: cfg, providers: map[string]*providerEntry{}}
+		app := &App{App: cfg, providers: map[string]*providerEntry{}, functions: opts.Functions[cfg.ClientAppID]}
 		names := make([]string, 0, len(cfg.Providers))
 		for name := range cfg.Providers {
 			names = append(names, name)
@@ -142,7 +148,7 @@ func New(opts Options) (*Service, []string, error) {
 			if !ok {
 				notices = append(notices, fmt.Sprintf("app %s: provider type %q is not supported yet; its logins are refused", cfg.ClientAppID, pc.Type))
 			} else {
-				impl, err := factory(pc, provider.Deps{AppID: cfg.ClientAppID, Store: opts.Store, Hasher: opts.Hasher, Secrets: opts.Secrets, Now: s.clock.Now, HTTPClient: opts.HTTPClient})
+				impl, err := factory(pc, provider.Deps{AppID: cfg.ClientAppID, Store: opts.Store, Hasher: opts.Hasher, Secrets: opts.Secrets, Now: s.clock.Now, HTTPClient: opts.HTTPClient, Functions: app.functions})
 				switch {
 				case err != nil && pc.Disabled:
 					// A disabled provider refuses logins anyway; its configuration may be unfinished.
@@ -158,8 +164,17 @@ func New(opts Options) (*Service, []string, error) {
 					return nil, nil, fmt.Errorf("app %s: %w", cfg.ClientAppID, err)
 				}
 				app.userpass = &c
-				if c.RunConfirmationFunction || c.RunResetFunction {
-					notices = append(notices, fmt.Sprintf("app %s: local-userpass confirmation/reset functions need the function runtime, which this build lacks; those flows answer with an error", cfg.ClientAppID))
+				var needed []string
+				if c.RunConfirmationFunction && !c.AutoConfirm {
+					needed = append(needed, c.ConfirmationFunctionName)
+				}
+				if c.RunResetFunction {
+					needed = append(needed, c.ResetFunctionName)
+				}
+				for _, fn := range needed {
+					if app.functions == nil || !app.functions.Has(fn) {
+						return nil, nil, fmt.Errorf("app %s: local-userpass names function %q, which is not in functions/", cfg.ClientAppID, fn)
+					}
 				}
 				if !c.AutoConfirm && !c.RunConfirmationFunction && c.EmailConfirmationURL == "" {
 					notices = append(notices, fmt.Sprintf("app %s: local-userpass confirms by email but has no emailConfirmationUrl; confirmation links will carry only the token", cfg.ClientAppID))

@@ -74,9 +74,6 @@ func (s *Service) Register(ctx context.Context, appID, providerName, email, pass
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
-	if cfg.RunConfirmationFunction && !cfg.AutoConfirm {
-		return fail(ErrFunctionsUnavailable, fmt.Sprintf("cannot run confirmation function %q: this version of Warden has no function runtime", cfg.ConfirmationFunctionName))
-	}
 	if _, err := s.store.GetAccountByEmail(ctx, app.ClientAppID, email); err == nil {
 		return fail(ErrAccountNameInUse, "name already in use")
 	}
@@ -88,6 +85,7 @@ func (s *Service) Register(ctx context.Context, appID, providerName, email, pass
 	acct := store.Account{AppID: app.ClientAppID, ID: bson.NewObjectID().Hex(), Email: email, PasswordHash: hash, Status: store.AccountPending, CreatedAt: now}
 	var tok *store.AccountToken
 	var secret string
+	byFunction := false
 	if cfg.AutoConfirm {
 		acct.Status = store.AccountConfirmed
 	} else {
@@ -96,6 +94,22 @@ func (s *Service) Register(ctx context.Context, appID, providerName, email, pass
 			return err
 		}
 		tok, secret = &t, sec
+		if cfg.RunConfirmationFunction {
+			// The function decides before anything is stored: a failed confirmation leaves
+			// nothing behind, and the email can be registered again.
+			byFunction = true
+			status, err := s.runStatusFunction(ctx, app, cfg.ConfirmationFunctionName,
+				map[string]any{"username": email, "token": secret, "tokenId": t.TokenID})
+			if err != nil {
+				return err
+			}
+			switch status {
+			case "fail":
+				return fail(ErrFlowFailed, fmt.Sprintf("failed to confirm user %q", email))
+			case "success":
+				acct.Status, tok = store.AccountConfirmed, nil
+			}
+		}
 	}
 	err = s.store.CreateAccount(ctx, acct, tok)
 	if errors.Is(err, store.ErrEmailTaken) {
@@ -105,7 +119,7 @@ func (s *Service) Register(ctx context.Context, appID, providerName, email, pass
 		return fmt.Errorf("register: %w", err)
 	}
 	s.log.InfoContext(ctx, "account registered", "app", app.ClientAppID, "account", acct.ID, "status", acct.Status)
-	if tok != nil {
+	if tok != nil && !byFunction {
 		s.sendAccountMail(ctx, app, email, cfg.EmailConfirmationURL, subjectOr(cfg.ConfirmEmailSubject, "Confirm your email address"),
 			"Confirm your email address by opening this link:", tok.TokenID, secret)
 	}
@@ -243,7 +257,27 @@ func (s *Service) RetryCustomConfirmation(ctx context.Context, appID, providerNa
 	if acct.Status == store.AccountConfirmed {
 		return fail(ErrAlreadyConfirmed, "already confirmed")
 	}
-	return fail(ErrFunctionsUnavailable, fmt.Sprintf("cannot run confirmation function %q: this version of Warden has no function runtime", cfg.ConfirmationFunctionName))
+	tok, secret, err := s.newAccountToken(app, acct.ID, store.TokenConfirm)
+	if err != nil {
+		return err
+	}
+	if err := s.store.AddAccountToken(ctx, tok); err != nil {
+		return fmt.Errorf("retry confirmation: %w", err)
+	}
+	status, err := s.runStatusFunction(ctx, app, cfg.ConfirmationFunctionName,
+		map[string]any{"username": acct.Email, "token": secret, "tokenId": tok.TokenID})
+	if err != nil {
+		return err
+	}
+	switch status {
+	case "fail":
+		return fail(ErrFlowFailed, fmt.Sprintf("failed to confirm user %q", acct.Email))
+	case "success":
+		if _, err := s.store.ConfirmAccount(ctx, app.ClientAppID, tok.TokenID, hashSecret(secret), s.clock.Now()); err != nil {
+			return fmt.Errorf("retry confirmation: %w", err)
+		}
+	}
+	return nil
 }
 
 // SendPasswordReset mails a password-reset link.
@@ -298,8 +332,10 @@ func (s *Service) ResetPassword(ctx context.Context, appID, providerName, token,
 	return nil
 }
 
-// CallResetFunction runs the app's reset function (reset/call).
-func (s *Service) CallResetFunction(ctx context.Context, appID, providerName, email, password string) error {
+// CallResetFunction runs the app's reset function (reset/call) with the account's
+// details and the client's extra arguments: "success" sets the password at once,
+// "pending" keeps a reset token for a later /reset, "fail" refuses.
+func (s *Service) CallResetFunction(ctx context.Context, appID, providerName, email, password string, args []any) error {
 	app, cfg, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -310,8 +346,35 @@ func (s *Service) CallResetFunction(ctx context.Context, appID, providerName, em
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
-	if _, err := s.accountForFlow(ctx, app, email); err != nil {
+	acct, err := s.accountForFlow(ctx, app, email)
+	if err != nil {
 		return err
 	}
-	return fail(ErrFunctionsUnavailable, fmt.Sprintf("cannot run reset function %q: this version of Warden has no function runtime", cfg.ResetFunctionName))
+	currentValid := s.hasher.Verify(ctx, acct.PasswordHash, password) == nil
+	tok, secret, err := s.newAccountToken(app, acct.ID, store.TokenReset)
+	if err != nil {
+		return err
+	}
+	if err := s.store.AddAccountToken(ctx, tok); err != nil {
+		return fmt.Errorf("reset by function: %w", err)
+	}
+	first := map[string]any{"username": acct.Email, "password": password, "token": secret, "tokenId": tok.TokenID, "currentPasswordValid": currentValid}
+	status, err := s.runStatusFunction(ctx, app, cfg.ResetFunctionName, append([]any{first}, args...)...)
+	if err != nil {
+		return err
+	}
+	switch status {
+	case "fail":
+		return fail(ErrFlowFailed, fmt.Sprintf("failed to reset password for user %q", acct.Email))
+	case "success":
+		hash, err := s.hasher.Hash(ctx, password)
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.ResetPassword(ctx, app.ClientAppID, tok.TokenID, hashSecret(secret), hash, s.clock.Now()); err != nil {
+			return fmt.Errorf("reset by function: %w", err)
+		}
+		s.log.InfoContext(ctx, "password reset by function", "app", app.ClientAppID, "account", acct.ID)
+	}
+	return nil
 }

@@ -55,8 +55,8 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset", a.reset)
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/send", a.resetSend)
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/call", a.resetCall)
-	mux.HandleFunc("POST "+appPath+"/functions/call", a.functionsUnavailable)
-	mux.HandleFunc("GET "+appPath+"/functions/call", a.functionsUnavailable)
+	mux.HandleFunc("POST "+appPath+"/functions/call", a.callFunction)
+	mux.HandleFunc("GET "+appPath+"/functions/call", a.callFunctionStreaming)
 	mux.HandleFunc("GET "+prefix+"/auth/profile", a.profile)
 	mux.HandleFunc("POST "+prefix+"/auth/session", a.refresh)
 	mux.HandleFunc("DELETE "+prefix+"/auth/session", a.logout)
@@ -367,14 +367,6 @@ func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeEmpty(w, http.StatusNoContent)
-}
-
-func (a *api) functionsUnavailable(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.principal(r); err != nil {
-		a.writeError(r.Context(), w, err)
-		return
-	}
-	a.writeError(r.Context(), w, &apiError{http.StatusNotImplemented, codeFunctionNotFound, "functions are not supported by this version of Warden"})
 }
 
 func (a *api) jwks(w http.ResponseWriter, _ *http.Request) {

@@ -56,7 +56,11 @@ var errorMapping = []struct {
 	// Never InvalidSession for a failed link: realm-web would refresh and retry forever.
 	{auth.ErrIdentityTaken, http.StatusConflict, codeAccountNameInUse},
 	{auth.ErrLinkNotAllowed, http.StatusBadRequest, codeBadRequest},
-	{auth.ErrFunctionsUnavailable, http.StatusNotImplemented, codeFunctionNotFound},
+	{auth.ErrFlowFailed, http.StatusBadRequest, codeBadRequest},
+	{auth.ErrFunctionNotFound, http.StatusNotFound, codeFunctionNotFound},
+	{auth.ErrFunctionPrivate, http.StatusForbidden, "NotCallable"},
+	{auth.ErrFunctionFailed, http.StatusBadRequest, "FunctionExecutionError"},
+	{auth.ErrFunctionTimeout, http.StatusBadRequest, "ExecutionTimeLimitExceeded"},
 	{auth.ErrInvalidParameter, http.StatusBadRequest, codeInvalidParameter},
 	{auth.ErrForbidden, http.StatusForbidden, codeAuthError},
 	{auth.ErrAPIKeyNotFound, http.StatusNotFound, "APIKeyNotFound"},

@@ -75,7 +75,38 @@ func (a *api) resetSend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, []string{"email", "password"}, func(app, p string, f map[string]string) error {
-		return a.svc.CallResetFunction(r.Context(), app, p, f["email"], f["password"])
-	})
+	ctx := r.Context()
+	app, err := a.svc.App(r.PathValue("app"))
+	if err == nil {
+		err = checkOrigin(r, app)
+	}
+	var body map[string]any
+	if err == nil {
+		body, err = readObject(w, r)
+	}
+	var email, password string
+	if err == nil {
+		email, err = stringField(body, "email", true)
+	}
+	if err == nil {
+		password, err = stringField(body, "password", true)
+	}
+	var args []any
+	if err == nil {
+		switch v := body["arguments"].(type) {
+		case nil:
+		case []any:
+			args = v
+		default:
+			err = &apiError{http.StatusBadRequest, codeInvalidParameter, "'arguments' must be an array"}
+		}
+	}
+	if err == nil {
+		err = a.svc.CallResetFunction(ctx, app.ClientAppID, r.PathValue("provider"), email, password, args)
+	}
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	writeEmpty(w, http.StatusNoContent)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/password"
 	"github.com/wardenauth/warden/internal/store"
 )
@@ -83,6 +84,8 @@ type Deps struct {
 	// HTTPClient is used by providers that call out (JWK sets, OAuth endpoints); nil
 	// means a client with a 10-second timeout.
 	HTTPClient *http.Client
+	// Functions runs the app's functions (nil when the app has none).
+	Functions *function.Engine
 }
 
 // Factory builds a provider from its configuration.

@@ -1,0 +1,1 @@
+exports = () => "only the server may see this";

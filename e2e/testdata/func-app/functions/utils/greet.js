@@ -1,0 +1,1 @@
+exports = (name) => `${context.values.get("greeting")}, ${name}!`;

@@ -1,0 +1,1 @@
+exports = () => ({ id: context.user.id, system: context.runningAsSystem() });
