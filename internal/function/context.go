@@ -3,6 +3,7 @@ package function
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -166,7 +167,12 @@ func (c *callContext) contextObject() *goja.Object {
 		}
 		v, err := inner.invoke(name, args)
 		if err != nil {
-			panic(err)
+			var exc *goja.Exception
+			var interrupted *goja.InterruptedError
+			if errors.As(err, &exc) || errors.As(err, &interrupted) {
+				panic(err) // goja rethrows these into the calling function
+			}
+			panic(rt.NewGoError(err))
 		}
 		return v
 	})

@@ -57,7 +57,7 @@ func args(t *testing.T, ext string) []any {
 
 func TestAppServicesSources(t *testing.T) {
 	e := engine(t, map[string]string{
-		"sum":       `exports = function(...args) { return args.reduce((a, b) => a + b, 0); };`,
+		"sum": `exports = function(...args) { return args.reduce((a, b) => a + b, 0); };`,
 		"translate": `exports = async function (sentence, languages) {
 			if (sentence === "hello" && languages === "en_fr") return "bonjour";
 			if (sentence === "bonjour" && languages === "fr_en") return "hello";
@@ -104,19 +104,23 @@ func TestAppServicesSources(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	e := engine(t, map[string]string{
-		"translate":   `exports = async () => { throw new Error("Watch your language!"); };`,
-		"throwString": `exports = () => { throw "plain string"; };`,
-		"reject":      `exports = () => Promise.reject({ message: "rejected object" });`,
-		"privateOne":  `exports = () => "secret";`,
-		"notAFn":      `exports = 5;`,
-		"recurse":     `function f() { return f(); } exports = () => f();`,
-		"hang":        `exports = () => new Promise(() => {});`,
-		"badRef":      `exports = () => undefinedThing.x;`,
+		"translate":      `exports = async () => { throw new Error("Watch your language!"); };`,
+		"throwString":    `exports = () => { throw "plain string"; };`,
+		"reject":         `exports = () => Promise.reject({ message: "rejected object" });`,
+		"privateOne":     `exports = () => "secret";`,
+		"notAFn":         `exports = 5;`,
+		"recurse":        `function f() { return f(); } exports = () => f();`,
+		"hang":           `exports = () => new Promise(() => {});`,
+		"badRef":         `exports = () => undefinedThing.x;`,
+		"cyclic":         `exports = () => { const a = {}; a.self = a; return a; };`,
+		"execBad":        `exports = () => context.functions.execute("notAFn");`,
+		"execMissing":    `exports = () => context.functions.execute("missing");`,
 	}, function.Options{})
 	var ee *function.ExecError
 	for name, want := range map[string]string{
 		"translate": "Watch your language!", "throwString": "plain string", "reject": "rejected object",
 		"notAFn": "does not assign a function", "recurse": "stack", "hang": "never settled", "badRef": "undefinedThing",
+		"cyclic": "circular", "execBad": "does not assign a function", "execMissing": "function not found",
 	} {
 		_, err := call(t, e, function.Call{Name: name, FromClient: true})
 		if !errors.As(err, &ee) || !strings.Contains(ee.Message, want) {
