@@ -78,7 +78,7 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 	files := map[string]string{
 		"root_config.json":                       `{"name": "parts"}`,
 		".mdb/meta.json":                         `{"client_app_id": "parts-abcde"}`,
-		"auth/providers.json":                    `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "oauth2-google": {"name": "oauth2-google", "type": "oauth2-google", "config": {"clientId": "x"}}}`,
+		"auth/providers.json":                    `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "oauth2-github": {"name": "oauth2-github", "type": "oauth2-github"}}`,
 		"data_sources/mongodb-atlas/config.json": `{"name": "mongodb-atlas", "type": "mongodb-atlas", "config": {"clusterName": "Cluster0"}}`,
 	}
 	for name, body := range files {
@@ -92,12 +92,12 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 	}
 	srv := startServer(t, "--app", dir)
 	log := srv.log.String()
-	for _, want := range []string{`provider type \"oauth2-google\" is not supported yet`, "data_sources is present but not served"} {
+	for _, want := range []string{`provider type \"oauth2-github\" is not supported yet`, "data_sources is present but not served"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log does not say %q:\n%s", want, log)
 		}
 	}
-	if st, ct, body := call(t, "POST", srv.URL+"/api/client/v2.0/app/parts-abcde/auth/providers/oauth2-google/login", "", map[string]string{"id_token": "x"}); st != 501 || ct != "application/json" || body["error_code"] != "AuthProviderNotFound" {
+	if st, ct, body := call(t, "POST", srv.URL+"/api/client/v2.0/app/parts-abcde/auth/providers/oauth2-github/login", "", map[string]string{"id_token": "x"}); st != 501 || ct != "application/json" || body["error_code"] != "AuthProviderNotFound" {
 		t.Fatalf("unsupported provider login: %d %q %v", st, ct, body)
 	}
 }

@@ -18,8 +18,11 @@ import (
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/auth/provider/anon"
 	"github.com/wardenauth/warden/internal/auth/provider/apikey"
+	"github.com/wardenauth/warden/internal/auth/provider/apple"
 	"github.com/wardenauth/warden/internal/auth/provider/customfunc"
 	"github.com/wardenauth/warden/internal/auth/provider/customjwt"
+	"github.com/wardenauth/warden/internal/auth/provider/facebook"
+	"github.com/wardenauth/warden/internal/auth/provider/google"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
@@ -101,6 +104,9 @@ func DefaultRegistry() provider.Registry {
 		apikey.Type:     apikey.New,
 		customjwt.Type:  customjwt.New,
 		customfunc.Type: customfunc.New,
+		google.Type:     google.New,
+		apple.Type:      apple.New,
+		facebook.Type:   facebook.New,
 	}
 }
 

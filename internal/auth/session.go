@@ -100,7 +100,14 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 		return s.link(ctx, *linker, identity)
 	}
 
-	deviceID := req.Device.ID
+	return s.openSession(ctx, app, entry, ident, identity, req.Device)
+}
+
+// openSession logs the identity in: it finds or creates its user and opens a session on
+// the device, and mints the tokens.
+func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, identity store.Identity, dev Device) (LoginResult, error) {
+	now := identity.CreatedAt
+	deviceID := strings.ToLower(dev.ID)
 	if !isObjectIDHex(deviceID) || deviceID == NoDevice {
 		deviceID = bson.NewObjectID().Hex()
 	}
@@ -126,8 +133,8 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 		NewUser:  store.User{ID: bson.NewObjectID().Hex(), Type: store.UserTypeNormal, CreatedAt: now},
 		Session:  sess,
 		Device: store.Device{
-			AppID: app.ClientAppID, ID: deviceID, Platform: clip(req.Device.Platform), PlatformVersion: clip(req.Device.PlatformVersion),
-			SDKVersion: clip(req.Device.SDKVersion), ClientAppName: clip(req.Device.AppName), ClientAppVer: clip(req.Device.AppVersion),
+			AppID: app.ClientAppID, ID: deviceID, Platform: clip(dev.Platform), PlatformVersion: clip(dev.PlatformVersion),
+			SDKVersion: clip(dev.SDKVersion), ClientAppName: clip(dev.AppName), ClientAppVer: clip(dev.AppVersion),
 			CreatedAt: now, LastSeenAt: now,
 		},
 	})

@@ -4,6 +4,8 @@
 package clientapi
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -57,6 +59,8 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/call", a.resetCall)
 	mux.HandleFunc("POST "+appPath+"/functions/call", a.callFunction)
 	mux.HandleFunc("GET "+appPath+"/functions/call", a.callFunctionStreaming)
+	mux.HandleFunc("GET "+prefix+"/auth/callback", a.oauthCallback)
+	mux.HandleFunc("POST "+prefix+"/auth/callback", a.oauthCallback)
 	mux.HandleFunc("GET "+prefix+"/auth/profile", a.profile)
 	mux.HandleFunc("POST "+prefix+"/auth/session", a.refresh)
 	mux.HandleFunc("DELETE "+prefix+"/auth/session", a.logout)
@@ -190,14 +194,7 @@ func (a *api) location(w http.ResponseWriter, r *http.Request) {
 		a.writeError(r.Context(), w, err)
 		return
 	}
-	host := a.publicURL
-	if host == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		host = scheme + "://" + r.Host
-	}
+	host := a.baseURL(r)
 	ws := "ws" + strings.TrimPrefix(host, "http")
 	writeJSON(w, http.StatusOK, map[string]string{
 		"deployment_model": app.DeploymentModel,
@@ -281,18 +278,81 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// redirectLogin starts a browser OAuth login (§4.4): the popup is sent (302) to the
+// provider's consent page; a link probe (link=true&providerRedirectHeader=true, with the
+// linking user's access token) gets the same URL in the X-BaaS-Location header instead.
 func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	app, err := a.svc.App(r.PathValue("app"))
+	q := r.URL.Query()
+	start := auth.RedirectStart{AppID: r.PathValue("app"), Provider: r.PathValue("provider"), Redirect: q.Get("redirect"),
+		ClientState: q.Get("state"), Callback: a.baseURL(r) + prefix + "/auth/callback"}
+	if d := q.Get("device"); d != "" {
+		raw, err := base64.StdEncoding.DecodeString(d)
+		if err == nil {
+			var dev map[string]any
+			if json.Unmarshal(raw, &dev) == nil {
+				str := func(k string) string { s, _ := dev[k].(string); return s }
+				start.Device = auth.Device{ID: str("deviceId"), Platform: str("platform"), PlatformVersion: str("platformVersion"),
+					SDKVersion: str("sdkVersion"), AppName: str("appId"), AppVersion: str("appVersion")}
+			}
+		}
+	}
+	if q.Get("link") == "true" {
+		tok, err := bearer(r)
+		if err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
+		start.LinkAccessToken = tok
+	}
+	consent, err := a.svc.StartRedirectLogin(ctx, start)
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
 	}
-	if err := a.svc.CheckProvider(app, r.PathValue("provider")); err != nil {
+	if q.Get("providerRedirectHeader") == "true" {
+		w.Header().Set("X-BaaS-Location", consent)
+		writeEmpty(w, http.StatusOK)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, consent, http.StatusFound)
+}
+
+// oauthCallback is where providers send the browser back (GET, or POST for Apple's
+// form_post): the login finishes and the browser goes to the app's redirect URL.
+func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			a.writeError(ctx, w, badRequest("malformed callback form"))
+			return
+		}
+	}
+	refusal := r.FormValue("error")
+	if d := r.FormValue("error_description"); d != "" {
+		refusal += ": " + d
+	}
+	to, err := a.svc.FinishRedirectLogin(ctx, r.FormValue("state"), r.FormValue("code"), refusal)
+	if err != nil {
 		a.writeError(ctx, w, err)
 		return
 	}
-	a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "provider '" + r.PathValue("provider") + "' has no redirect login: log in with a POST of its credentials"})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// baseURL is the scheme://host clients reach this server at.
+func (a *api) baseURL(r *http.Request) string {
+	if a.publicURL != "" {
+		return a.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 func (a *api) profile(w http.ResponseWriter, r *http.Request) {

@@ -75,8 +75,8 @@ func newEnv(t *testing.T, origins ...string) *env {
 		"anon-user": {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
 		"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb",
 			Config: json.RawMessage(`{"emailConfirmationUrl": "https://app.example/confirm", "resetPasswordUrl": "https://app.example/reset"}`)},
-		"custom-token": {Name: "custom-token", Type: "custom-token", Disabled: true, ID: "cccccccccccccccccccccccc"},
-		"oauth2-apple": {Name: "oauth2-apple", Type: "oauth2-apple", ID: "dddddddddddddddddddddddd"},
+		"custom-token":  {Name: "custom-token", Type: "custom-token", Disabled: true, ID: "cccccccccccccccccccccccc"},
+		"oauth2-github": {Name: "oauth2-github", Type: "oauth2-github", ID: "dddddddddddddddddddddddd"},
 	}
 	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	svc, _, err := auth.New(auth.Options{
@@ -209,7 +209,7 @@ func TestBadInputGetsProtocolErrors(t *testing.T) {
 		{"unknown app location", "GET", "/api/client/v2.0/app/nope/location", ``, nil, 404, "InvalidParameter"},
 		{"unknown provider", "POST", e.appPath("/auth/providers/nope/login"), `{}`, nil, 404, "AuthProviderNotFound"},
 		{"disabled provider", "POST", e.appPath("/auth/providers/custom-token/login"), `{"token": "x"}`, nil, 403, "AuthProviderNotFound"},
-		{"configured but unsupported provider", "POST", e.appPath("/auth/providers/oauth2-apple/login"), `{"id_token": "x"}`, nil, 501, "AuthProviderNotFound"},
+		{"configured but unsupported provider", "POST", e.appPath("/auth/providers/oauth2-github/login"), `{"id_token": "x"}`, nil, 501, "AuthProviderNotFound"},
 		{"invalid email", "POST", register, `{"email": "not-an-email", "password": "secret1"}`, nil, 400, "BadRequest"},
 		{"email with a display name", "POST", register, `{"email": "Joe <joe@x.io>", "password": "secret1"}`, nil, 400, "BadRequest"},
 		{"register without password", "POST", register, `{"email": "a@b.io"}`, nil, 400, "MissingParameter"},

@@ -104,17 +104,17 @@ func TestAppServicesSources(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	e := engine(t, map[string]string{
-		"translate":      `exports = async () => { throw new Error("Watch your language!"); };`,
-		"throwString":    `exports = () => { throw "plain string"; };`,
-		"reject":         `exports = () => Promise.reject({ message: "rejected object" });`,
-		"privateOne":     `exports = () => "secret";`,
-		"notAFn":         `exports = 5;`,
-		"recurse":        `function f() { return f(); } exports = () => f();`,
-		"hang":           `exports = () => new Promise(() => {});`,
-		"badRef":         `exports = () => undefinedThing.x;`,
-		"cyclic":         `exports = () => { const a = {}; a.self = a; return a; };`,
-		"execBad":        `exports = () => context.functions.execute("notAFn");`,
-		"execMissing":    `exports = () => context.functions.execute("missing");`,
+		"translate":   `exports = async () => { throw new Error("Watch your language!"); };`,
+		"throwString": `exports = () => { throw "plain string"; };`,
+		"reject":      `exports = () => Promise.reject({ message: "rejected object" });`,
+		"privateOne":  `exports = () => "secret";`,
+		"notAFn":      `exports = 5;`,
+		"recurse":     `function f() { return f(); } exports = () => f();`,
+		"hang":        `exports = () => new Promise(() => {});`,
+		"badRef":      `exports = () => undefinedThing.x;`,
+		"cyclic":      `exports = () => { const a = {}; a.self = a; return a; };`,
+		"execBad":     `exports = () => context.functions.execute("notAFn");`,
+		"execMissing": `exports = () => context.functions.execute("missing");`,
 	}, function.Options{})
 	var ee *function.ExecError
 	for name, want := range map[string]string{

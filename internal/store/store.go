@@ -136,6 +136,21 @@ type APIKey struct {
 	CreatedAt time.Time
 }
 
+// OAuthState is a browser OAuth login in progress. ID is the secret state Warden sent
+// to the provider; the rest is what the callback needs to finish the login.
+type OAuthState struct {
+	ID            string
+	AppID         string
+	Provider      string
+	ClientState   string
+	Redirect      string
+	Callback      string
+	Device        map[string]any
+	LinkSessionID string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
 // LoginParams describes one successful credential check: the identity that logged in,
 // the user to create if the identity is new, and the session to open.
 type LoginParams struct {
@@ -214,6 +229,12 @@ type Store interface {
 	// DeleteAPIKey deletes a key and ends the sessions it opened; a server user whose
 	// last key it was is deleted with it.
 	DeleteAPIKey(ctx context.Context, appID, id string) error
+
+	// PutOAuthState records a browser OAuth login in progress (and drops expired ones).
+	PutOAuthState(ctx context.Context, st OAuthState) error
+	// TakeOAuthState returns and deletes the state id: it can be taken once, before it
+	// expires at now; otherwise ErrNotFound.
+	TakeOAuthState(ctx context.Context, id string, now time.Time) (OAuthState, error)
 
 	// Close releases the store's resources.
 	Close() error

@@ -74,6 +74,16 @@ type Provider interface {
 	Authenticate(ctx context.Context, creds Credentials) (Identity, error)
 }
 
+// Redirector is a provider that can also log in through a browser redirect (the OAuth
+// 2.0 authorization-code flow).
+type Redirector interface {
+	Provider
+	// AuthURL is the provider's consent page; it comes back to callback with state.
+	AuthURL(state, callback string) string
+	// Exchange trades the code the provider sent to callback for the identity it proves.
+	Exchange(ctx context.Context, code, callback string) (Identity, error)
+}
+
 // Deps are what providers may use.
 type Deps struct {
 	AppID   string

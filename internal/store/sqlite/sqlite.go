@@ -734,3 +734,41 @@ func (s *Store) DeleteAPIKey(ctx context.Context, appID, id string) error {
 	}
 	return nil
 }
+
+// PutOAuthState implements store.Store.
+func (s *Store) PutOAuthState(ctx context.Context, st store.OAuthState) error {
+	dev, err := encodeData(st.Device)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_states WHERE expires_at <= ?`, ms(st.CreatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_states (id, app_id, provider, client_state, redirect, callback, device, link_session_id, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			st.ID, st.AppID, st.Provider, st.ClientState, st.Redirect, st.Callback, dev, st.LinkSessionID, ms(st.CreatedAt), ms(st.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: put oauth state: %w", err)
+	}
+	return nil
+}
+
+// TakeOAuthState implements store.Store.
+func (s *Store) TakeOAuthState(ctx context.Context, id string, now time.Time) (store.OAuthState, error) {
+	st := store.OAuthState{ID: id}
+	var dev string
+	var created, expires int64
+	err := s.w.QueryRowContext(ctx, `DELETE FROM oauth_states WHERE id = ? RETURNING app_id, provider, client_state, redirect, callback, device, link_session_id, created_at, expires_at`, id).
+		Scan(&st.AppID, &st.Provider, &st.ClientState, &st.Redirect, &st.Callback, &dev, &st.LinkSessionID, &created, &expires)
+	if err != nil {
+		return store.OAuthState{}, fmt.Errorf("sqlite: take oauth state: %w", notFound(err))
+	}
+	st.Device, st.CreatedAt, st.ExpiresAt = decodeData(dev), fromMS(created), fromMS(expires)
+	if !now.Before(st.ExpiresAt) {
+		return store.OAuthState{}, fmt.Errorf("sqlite: take oauth state: %w", store.ErrNotFound)
+	}
+	return st, nil
+}

@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		"UserDataFromIdentities":        testUserData,
 		"UserAPIKeys":                   testUserAPIKeys,
 		"ServerAPIKeys":                 testServerAPIKeys,
+		"OAuthStates":                   testOAuthStates,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -514,5 +515,25 @@ func testServerAPIKeys(t *testing.T, s store.Store) {
 	must(t, s.DeleteAPIKey(ctx, app, k.ID))
 	if _, err := s.GetUser(ctx, app, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the server user outlived its only key: %v", err)
+	}
+}
+
+func testOAuthStates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	st := store.OAuthState{ID: "state-1", AppID: app, Provider: "oauth2-google", ClientState: "abcdefghijkl", Redirect: "https://app/cb",
+		Callback: "https://warden/cb", Device: map[string]any{"platform": "chrome"}, LinkSessionID: "sess", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	must(t, s.PutOAuthState(ctx, st))
+	got, err := s.TakeOAuthState(ctx, "state-1", t0.Add(time.Minute))
+	must(t, err)
+	if got.AppID != app || got.ClientState != st.ClientState || got.Redirect != st.Redirect || got.Device["platform"] != "chrome" || got.LinkSessionID != "sess" {
+		t.Fatalf("state = %+v", got)
+	}
+	if _, err := s.TakeOAuthState(ctx, "state-1", t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a state was taken twice: %v", err)
+	}
+	st.ID = "state-2"
+	must(t, s.PutOAuthState(ctx, st))
+	if _, err := s.TakeOAuthState(ctx, "state-2", t0.Add(10*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an expired state was taken: %v", err)
 	}
 }

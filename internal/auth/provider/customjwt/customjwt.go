@@ -24,6 +24,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth/provider"
+	"github.com/wardenauth/warden/internal/auth/provider/jwks"
 )
 
 // Type is the provider type.
@@ -60,7 +61,7 @@ type metadataField struct {
 type Provider struct {
 	alg        string
 	keys       []jwt.VerificationKey // verification keys for static configuration
-	jwks       *jwkSet
+	jwks       *jwks.Set
 	audiences  []string
 	requireAny bool
 	metadata   []metadataField
@@ -102,7 +103,7 @@ func New(cfg *appconfig.Provider, deps provider.Deps) (provider.Provider, error)
 		if client == nil {
 			client = &http.Client{Timeout: 10 * time.Second}
 		}
-		set, err := newJWKSet(c.JWKURI, p.alg, client, p.now)
+		set, err := jwks.New(c.JWKURI, p.alg, client, p.now)
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", cfg.Name, err)
 		}
@@ -204,32 +205,10 @@ func parseKey(alg, val string) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing public key: %w", err)
 	}
-	if err := checkKeyType(alg, pub); err != nil {
+	if err := jwks.CheckKeyType(alg, pub); err != nil {
 		return nil, err
 	}
 	return pub, nil
-}
-
-// checkKeyType refuses a key that does not belong to alg, so that no key of one kind
-// can ever verify a token of another algorithm.
-func checkKeyType(alg string, pub any) error {
-	m := jwt.GetSigningMethod(alg)
-	if m == nil {
-		return fmt.Errorf("unknown algorithm %q", alg)
-	}
-	ok := false
-	switch alg {
-	case "RS256":
-		ok = isRSA(pub)
-	case "ES256":
-		ok = isECDSA(pub)
-	case "EdDSA":
-		ok = isEd25519(pub)
-	}
-	if !ok {
-		return fmt.Errorf("the key is a %T, which cannot verify %s", pub, alg)
-	}
-	return nil
 }
 
 // Authenticate implements provider.Provider.
@@ -255,7 +234,7 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 			if kid == "" {
 				return nil, errors.New("the token has no kid header")
 			}
-			return p.jwks.key(ctx, kid)
+			return p.jwks.Key(ctx, kid)
 		}
 		return jwt.VerificationKeySet{Keys: p.keys}, nil
 	})

@@ -1,4 +1,7 @@
-package customjwt
+// Package jwks fetches JSON Web Key Sets over HTTPS for the providers that verify
+// third-party tokens (custom JWT with a JWK URI, Google, Apple), caches them, and fetches
+// again when a token names an unknown kid, at most once per interval.
+package jwks
 
 import (
 	"context"
@@ -18,12 +21,13 @@ import (
 	"time"
 )
 
-// jwkRefetchInterval bounds how often an unknown kid makes the set be fetched again, so
+// RefetchInterval bounds how often an unknown kid makes the set be fetched again, so
 // that tokens with made-up kids cannot turn Warden into a flood against the key server.
-const jwkRefetchInterval = 10 * time.Second
+const RefetchInterval = 10 * time.Second
 
-// jwkSet is a JWK Set fetched over HTTPS and cached; an unknown kid fetches it again.
-type jwkSet struct {
+// Set is a JWK Set fetched over HTTPS and cached; an unknown kid fetches it again.
+// It only holds keys usable with its algorithm. It is safe for concurrent use.
+type Set struct {
 	url    string
 	alg    string
 	client *http.Client
@@ -34,7 +38,8 @@ type jwkSet struct {
 	fetched time.Time
 }
 
-func newJWKSet(raw, alg string, client *http.Client, now func() time.Time) (*jwkSet, error) {
+// New returns the set at raw (an https URL) for tokens signed with alg.
+func New(raw, alg string, client *http.Client, now func() time.Time) (*Set, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("jwkURI %q is not a URL", raw)
@@ -42,16 +47,23 @@ func newJWKSet(raw, alg string, client *http.Client, now func() time.Time) (*jwk
 	if u.Scheme != "https" {
 		return nil, fmt.Errorf("jwkURI %q must use https", raw)
 	}
-	return &jwkSet{url: raw, alg: alg, client: client, now: now}, nil
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Set{url: raw, alg: alg, client: client, now: now}, nil
 }
 
-func (s *jwkSet) key(ctx context.Context, kid string) (any, error) {
+// Key returns the public key with the kid.
+func (s *Set) Key(ctx context.Context, kid string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if k, ok := s.keys[kid]; ok {
 		return k, nil
 	}
-	if !s.fetched.IsZero() && s.now().Sub(s.fetched) < jwkRefetchInterval {
+	if !s.fetched.IsZero() && s.now().Sub(s.fetched) < RefetchInterval {
 		return nil, fmt.Errorf("no key with kid %q", kid)
 	}
 	keys, err := s.fetch(ctx)
@@ -78,7 +90,7 @@ type jwk struct {
 	Y   string `json:"y"`
 }
 
-func (s *jwkSet) fetch(ctx context.Context) (map[string]any, error) {
+func (s *Set) fetch(ctx context.Context) (map[string]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
@@ -106,7 +118,7 @@ func (s *jwkSet) fetch(ctx context.Context) (map[string]any, error) {
 			continue
 		}
 		pub, err := k.public()
-		if err != nil || checkKeyType(s.alg, pub) != nil {
+		if err != nil || CheckKeyType(s.alg, pub) != nil {
 			continue
 		}
 		keys[k.Kid] = pub
@@ -151,6 +163,24 @@ func (k jwk) public() (any, error) {
 		return ed25519.PublicKey(x), nil
 	}
 	return nil, fmt.Errorf("unsupported key type %q", k.Kty)
+}
+
+// CheckKeyType refuses a key that does not belong to alg, so that no key of one kind can
+// ever verify a token of another algorithm (RS256, ES256 and EdDSA).
+func CheckKeyType(alg string, pub any) error {
+	ok := false
+	switch alg {
+	case "RS256":
+		ok = isRSA(pub)
+	case "ES256":
+		ok = isECDSA(pub)
+	case "EdDSA":
+		ok = isEd25519(pub)
+	}
+	if !ok {
+		return fmt.Errorf("the key is a %T, which cannot verify %s", pub, alg)
+	}
+	return nil
 }
 
 func isRSA(pub any) bool {

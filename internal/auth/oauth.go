@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wardenauth/warden/internal/auth/provider"
+	"github.com/wardenauth/warden/internal/store"
+)
+
+// OAuthStateTTL is how long a browser has to come back from the provider's consent page.
+const OAuthStateTTL = 10 * time.Minute
+
+// RedirectStart is the start of a browser OAuth login (§4.4 of the protocol reference):
+// the SDK's popup asks for the provider's consent page.
+type RedirectStart struct {
+	AppID       string
+	Provider    string
+	Redirect    string // where the popup goes back to, with the result in its fragment
+	ClientState string
+	Device      Device
+	// LinkAccessToken, when set, links the identity to that user instead of logging in.
+	LinkAccessToken string
+	// Callback is the URL of Warden's callback route, as the browser reaches it.
+	Callback string
+}
+
+// StartRedirectLogin checks the request and returns the provider's consent URL. The
+// state it carries names a server-side record, so nothing depends on cookies.
+func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (string, error) {
+	app, err := s.App(r.AppID)
+	if err != nil {
+		return "", err
+	}
+	entry, err := app.provider(r.Provider)
+	if err != nil {
+		return "", err
+	}
+	red, ok := entry.impl.(provider.Redirector)
+	if !ok {
+		return "", fail(ErrInvalidInput, fmt.Sprintf("provider '%s' has no redirect login: log in with a POST of its credentials", r.Provider))
+	}
+	if r.ClientState == "" || len(r.ClientState) > 128 {
+		return "", fail(ErrInvalidInput, "state is required")
+	}
+	if !slices.Contains(entry.cfg.RedirectURIs, r.Redirect) {
+		return "", fail(ErrInvalidInput, fmt.Sprintf("redirect URL %q is not in the provider's redirect_uris", r.Redirect))
+	}
+	st := store.OAuthState{AppID: app.ClientAppID, Provider: r.Provider, ClientState: r.ClientState, Redirect: r.Redirect, Callback: r.Callback,
+		Device: map[string]any{"deviceId": r.Device.ID, "platform": r.Device.Platform, "platformVersion": r.Device.PlatformVersion,
+			"sdkVersion": r.Device.SDKVersion, "appId": r.Device.AppName, "appVersion": r.Device.AppVersion}}
+	if r.LinkAccessToken != "" {
+		p, err := s.Authenticate(ctx, r.LinkAccessToken)
+		if err != nil {
+			return "", err
+		}
+		if p.App != app {
+			return "", fail(ErrInvalidSession, "invalid session: the access token belongs to another app")
+		}
+		st.LinkSessionID = p.SessionID
+	}
+	if st.ID, err = randomHex(24); err != nil {
+		return "", err
+	}
+	st.CreatedAt = s.clock.Now()
+	st.ExpiresAt = st.CreatedAt.Add(OAuthStateTTL)
+	if err := s.store.PutOAuthState(ctx, st); err != nil {
+		return "", fmt.Errorf("oauth start: %w", err)
+	}
+	return red.AuthURL(st.ID, r.Callback), nil
+}
+
+// FinishRedirectLogin handles the provider's callback: it takes the state (once),
+// exchanges the code, logs in (or links), and returns the URL to send the browser to:
+// the app's redirect URL with the result in its fragment, as realm-web's
+// handleAuthRedirect reads it. An unknown or expired state is an error; every other
+// failure is reported in the fragment.
+func (s *Service) FinishRedirectLogin(ctx context.Context, stateID, code, refusal string) (string, error) {
+	st, err := s.store.TakeOAuthState(ctx, stateID, s.clock.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fail(ErrInvalidInput, "unknown or expired OAuth state: start the login again")
+	}
+	if err != nil {
+		return "", fmt.Errorf("oauth callback: %w", err)
+	}
+	fragment := url.Values{"_baas_client_app_id": {st.AppID}, "_baas_state": {st.ClientState}}
+	finish := func(err error) (string, error) {
+		if err != nil {
+			var ae *Error
+			msg := "login failed"
+			if errors.As(err, &ae) {
+				msg = ae.Message
+			} else {
+				s.log.ErrorContext(ctx, "oauth callback failed", "app", st.AppID, "provider", st.Provider, "err", err)
+			}
+			fragment.Set("_baas_error", msg)
+		}
+		return st.Redirect + "#" + encodeFragment(fragment), nil
+	}
+	if refusal != "" {
+		return finish(fail(ErrAuthFailed, "the provider refused the login: "+refusal))
+	}
+	app, err := s.App(st.AppID)
+	if err != nil {
+		return finish(err)
+	}
+	entry, err := app.provider(st.Provider)
+	if err != nil {
+		return finish(err)
+	}
+	red, _ := entry.impl.(provider.Redirector)
+	ident, err := red.Exchange(ctx, code, st.Callback)
+	if err != nil {
+		return finish(providerError(err, false))
+	}
+	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: s.clock.Now()}
+	if st.LinkSessionID != "" {
+		sess, err := s.store.GetSession(ctx, app.ClientAppID, st.LinkSessionID)
+		if err != nil {
+			return finish(fail(ErrInvalidSession, "invalid session: the linking session ended"))
+		}
+		res, err := s.link(ctx, principalOf(app, sess), identity)
+		if err != nil {
+			return finish(err)
+		}
+		fragment.Set("_baas_link", "ok")
+		fragment.Set("_baas_ua", strings.Join([]string{res.AccessToken, "", res.UserID, res.DeviceID}, "$"))
+		return finish(nil)
+	}
+	str := func(k string) string { v, _ := st.Device[k].(string); return v }
+	res, err := s.openSession(ctx, app, entry, ident, identity, Device{ID: str("deviceId"), Platform: str("platform"), PlatformVersion: str("platformVersion"),
+		SDKVersion: str("sdkVersion"), AppName: str("appId"), AppVersion: str("appVersion")})
+	if err != nil {
+		return finish(err)
+	}
+	fragment.Set("_baas_ua", strings.Join([]string{res.AccessToken, res.RefreshToken, res.UserID, res.DeviceID}, "$"))
+	return finish(nil)
+}
+
+// encodeFragment writes key=value pairs with every value URI-encoded (realm-web splits
+// each pair on "=" and keeps two pieces, so no raw "=" may appear in a value).
+func encodeFragment(v url.Values) string {
+	order := []string{"_baas_client_app_id", "_baas_ua", "_baas_link", "_baas_error", "_baas_state"}
+	var parts []string
+	for _, k := range order {
+		if val := v.Get(k); val != "" {
+			parts = append(parts, k+"="+url.QueryEscape(val))
+		}
+	}
+	return strings.ReplaceAll(strings.Join(parts, "&"), "+", "%20")
+}
