@@ -45,7 +45,10 @@ func TestCompat(t *testing.T) {
 	defer catcher.Close()
 	inbox := serveInbox(t, catcher)
 
-	srv := startServer(t,
+	idp, oauthApp, _, oauthEnv := oauthSetup(t)
+	idpHelper := serveIdPHelper(t, idp)
+	srv := startServerEnv(t, oauthEnv,
+		"--app", oauthApp,
 		"--app", filepath.Join(root, "examples", "quickstart"),
 		"--app", filepath.Join(root, "e2e", "testdata", "confirm-app"),
 		"--app", filepath.Join(root, "e2e", "testdata", "func-app"),
@@ -63,6 +66,8 @@ func TestCompat(t *testing.T) {
 		"WARDEN_APP_ID=quickstart-abcde",
 		"WARDEN_CONFIRM_APP_ID=confirm-app-xyzzy",
 		"WARDEN_FUNC_APP_ID=func-app-qwert",
+		"WARDEN_OAUTH_APP_ID="+oauthAppID,
+		"WARDEN_IDP_URL="+idpHelper,
 		"WARDEN_INBOX_URL="+inbox,
 	)
 	out, err := cmd.CombinedOutput()
@@ -72,13 +77,19 @@ func TestCompat(t *testing.T) {
 	}
 }
 
-// serveInbox serves the catcher's messages as JSON on a loopback port.
-func serveInbox(t *testing.T, c *mailtest.Catcher) string {
+func listen(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// serveInbox serves the catcher's messages as JSON on a loopback port.
+func serveInbox(t *testing.T, c *mailtest.Catcher) string {
+	t.Helper()
+	ln := listen(t)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(c.Messages())

@@ -97,6 +97,12 @@ func freePort(t testing.TB) string {
 // --data in a fresh temporary directory. It waits until /healthz answers.
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServer with extra environment variables for the process.
+func startServerEnv(t testing.TB, env []string, args ...string) *server {
+	t.Helper()
 	addr := freePort(t)
 	s := &server{URL: "http://" + addr, log: &syncBuffer{}, done: make(chan error, 1)}
 	hasData := false
@@ -112,6 +118,9 @@ func startServer(t testing.TB, args ...string) *server {
 	args = append([]string{"serve", "--listen", addr}, args...)
 	s.cmd = exec.Command(binary(t), args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if env != nil {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,14 @@ const BASE_URL = process.env.WARDEN_URL;
 const APP_ID = process.env.WARDEN_APP_ID;
 const CONFIRM_APP_ID = process.env.WARDEN_CONFIRM_APP_ID;
 const FUNC_APP_ID = process.env.WARDEN_FUNC_APP_ID;
+const OAUTH_APP_ID = process.env.WARDEN_OAUTH_APP_ID;
+const IDP_URL = process.env.WARDEN_IDP_URL;
+
+/** Asks the test's identity provider for a token: kind is id-token, code or facebook-token. */
+async function idpToken(kind, claims, app = "") {
+  const res = await fetch(`${IDP_URL}/${kind}?claims=${encodeURIComponent(JSON.stringify(claims))}&app=${encodeURIComponent(app)}`);
+  return res.text();
+}
 const INBOX_URL = process.env.WARDEN_INBOX_URL;
 if (!BASE_URL || !APP_ID) {
   throw new Error("set WARDEN_URL and WARDEN_APP_ID (the Go test e2e.TestCompat does this)");
@@ -55,4 +63,4 @@ function jwtPayload(token) {
   return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
 }
 
-module.exports = { Realm, BASE_URL, APP_ID, CONFIRM_APP_ID, FUNC_APP_ID, freshApp, reloadedApp, uniqueEmail, waitForMail, tokensFromMail, jwtPayload };
+module.exports = { Realm, BASE_URL, APP_ID, CONFIRM_APP_ID, FUNC_APP_ID, OAUTH_APP_ID, idpToken, freshApp, reloadedApp, uniqueEmail, waitForMail, tokensFromMail, jwtPayload };

@@ -1,0 +1,206 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wardenauth/warden/internal/auth/provider/oauth2/idptest"
+)
+
+const oauthAppID = "oauth-app-zxcvb"
+
+// oauthSetup starts a local identity provider over HTTPS and writes an app whose
+// Google, Apple and Facebook providers point at it. It returns the IdP, the app
+// directory, the secrets file and the environment that makes the binary trust the IdP.
+func oauthSetup(t *testing.T) (*idptest.IdP, string, string, []string) {
+	t.Helper()
+	idp, err := idptest.Start("warden-client-id", "warden-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idp.Close)
+	dir := t.TempDir()
+	ca, err := idp.WriteCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(dir, "app")
+	providers := fmt.Sprintf(`{
+		"anon-user": {"name": "anon-user", "type": "anon-user"},
+		"oauth2-google": {"name": "oauth2-google", "type": "oauth2-google", "config": %s,
+			"secret_config": {"clientSecret": "oauth-secret"}, "redirect_uris": ["http://localhost:3000/cb"],
+			"metadata_fields": [{"name": "email", "required": true}, {"name": "name"}]},
+		"oauth2-apple": {"name": "oauth2-apple", "type": "oauth2-apple", "config": %s,
+			"secret_config": {"clientSecret": "oauth-secret"}, "redirect_uris": ["http://localhost:3000/cb"]},
+		"oauth2-facebook": {"name": "oauth2-facebook", "type": "oauth2-facebook", "config": %s,
+			"secret_config": {"clientSecret": "oauth-secret"}, "redirect_uris": ["http://localhost:3000/cb"]}
+	}`, idp.Config(), idp.Config(), idp.FacebookConfig())
+	for name, body := range map[string]string{
+		"root_config.json":    `{"name": "oauth-app"}`,
+		".mdb/meta.json":      `{"client_app_id": "` + oauthAppID + `"}`,
+		"auth/providers.json": providers,
+	} {
+		p := filepath.Join(app, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secrets := filepath.Join(dir, "secrets.json")
+	if err := os.WriteFile(secrets, []byte(`{"oauth-secret": "warden-client-secret"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return idp, app, secrets, []string{"SSL_CERT_FILE=" + ca}
+}
+
+// noRedirects is a client that hands every redirect back to the test, as a browser's
+// address bar would show it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// browse follows a login through the provider's consent page to the app's redirect URL
+// and returns that URL's fragment.
+func browse(t *testing.T, idp *idptest.IdP, start *http.Request) url.Values {
+	t.Helper()
+	res, err := noRedirects.Do(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	consent := res.Header.Get("Location")
+	if res.StatusCode == http.StatusOK {
+		consent = res.Header.Get("X-BaaS-Location")
+	}
+	if !strings.HasPrefix(consent, idp.URL()+"/authorize?") {
+		t.Fatalf("login answered %d, consent URL %q", res.StatusCode, consent)
+	}
+	idpClient := idp.Server.Client()
+	idpClient.CheckRedirect = noRedirects.CheckRedirect
+	res, err = idpClient.Get(consent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	callback := res.Header.Get("Location")
+	res, err = noRedirects.Get(callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	final := res.Header.Get("Location")
+	base, frag, ok := strings.Cut(final, "#")
+	if res.StatusCode != http.StatusFound || !ok || base != "http://localhost:3000/cb" {
+		t.Fatalf("callback answered %d, %q", res.StatusCode, final)
+	}
+	// realm-web splits pairs on "&" then "=" and URI-decodes each value.
+	out := url.Values{}
+	for _, pair := range strings.Split(frag, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.Contains(v, "=") {
+			t.Fatalf("fragment value with a raw '=': %s", pair)
+		}
+		dv, err := url.PathUnescape(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Set(k, dv)
+	}
+	return out
+}
+
+func TestOAuthRedirectFlow(t *testing.T) {
+	idp, app, secrets, env := oauthSetup(t)
+	srv := startServerEnv(t, env, "--app", app, "--secrets", secrets)
+	base := srv.URL + "/api/client/v2.0/app/" + oauthAppID + "/auth/providers/oauth2-google/login"
+	device := base64.StdEncoding.EncodeToString([]byte(`{"sdkVersion":"2.0.1","platform":"chrome","platformVersion":"130.0.0"}`))
+	q := url.Values{"state": {"abcdefghijkl"}, "redirect": {"http://localhost:3000/cb"}, "device": {device}}
+
+	idp.NextLogin(map[string]any{"sub": "google-user-1", "email": "gina@example.com", "email_verified": true, "name": "Gina"})
+	req, _ := http.NewRequest("GET", base+"?"+q.Encode(), nil)
+	frag := browse(t, idp, req)
+	if frag.Get("_baas_state") != "abcdefghijkl" || frag.Get("_baas_client_app_id") != oauthAppID || frag.Get("_baas_error") != "" {
+		t.Fatalf("fragment = %v", frag)
+	}
+	parts := strings.Split(frag.Get("_baas_ua"), "$")
+	if len(parts) != 4 {
+		t.Fatalf("_baas_ua has %d parts", len(parts))
+	}
+	st, _, prof := call(t, "GET", srv.URL+"/api/client/v2.0/auth/profile", parts[0], nil)
+	if st != 200 || prof["user_id"] != parts[2] || prof["data"].(map[string]any)["email"] != "gina@example.com" {
+		t.Fatalf("profile with the redirect's access token: %d %v", st, prof)
+	}
+	if st, _, _ := call(t, "POST", srv.URL+"/api/client/v2.0/auth/session", parts[1], nil); st != 201 {
+		t.Fatalf("refresh with the redirect's refresh token: %d", st)
+	}
+
+	// Linking: an anonymous user probes for the consent URL with its access token.
+	_, _, anon := call(t, "POST", srv.URL+"/api/client/v2.0/app/"+oauthAppID+"/auth/providers/anon-user/login", "", map[string]any{})
+	idp.NextLogin(map[string]any{"sub": "google-user-2", "email": "lin@example.com", "email_verified": true})
+	lq := url.Values{"link": {"true"}, "state": {"mnopqrstuvwx"}, "redirect": {"http://localhost:3000/cb"}, "providerRedirectHeader": {"true"}}
+	req, _ = http.NewRequest("GET", base+"?"+lq.Encode(), nil)
+	req.Header.Set("Authorization", "Bearer "+anon["access_token"].(string))
+	frag = browse(t, idp, req)
+	ua := strings.Split(frag.Get("_baas_ua"), "$")
+	if frag.Get("_baas_link") != "ok" || len(ua) != 4 || ua[2] != anon["user_id"] {
+		t.Fatalf("link fragment = %v", frag)
+	}
+	_, _, prof = call(t, "GET", srv.URL+"/api/client/v2.0/auth/profile", ua[0], nil)
+	if ids := prof["identities"].([]any); len(ids) != 2 || ids[1].(map[string]any)["provider_type"] != "oauth2-google" {
+		t.Fatalf("identities after link = %v", prof["identities"])
+	}
+
+	// A redirect URL that is not allowed is refused before the provider is asked.
+	bad := url.Values{"state": {"abcdefghijkl"}, "redirect": {"https://evil.example/cb"}}
+	if st, ct, body := call(t, "GET", base+"?"+bad.Encode(), "", nil); st != 400 || ct != "application/json" {
+		t.Fatalf("foreign redirect: %d %v", st, body)
+	}
+	// A state is used once.
+	if st, _, _ := call(t, "GET", srv.URL+"/api/client/v2.0/auth/callback?state=nope&code=x", "", nil); st != 400 {
+		t.Fatalf("unknown state: %d", st)
+	}
+	// A provider refusal comes back in the fragment.
+	req, _ = http.NewRequest("GET", base+"?"+q.Encode(), nil)
+	res, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	consent, _ := url.Parse(res.Header.Get("Location"))
+	res, err = noRedirects.Get(srv.URL + "/api/client/v2.0/auth/callback?error=access_denied&state=" + consent.Query().Get("state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); !strings.Contains(loc, "_baas_error=") || !strings.Contains(loc, "_baas_state=abcdefghijkl") {
+		t.Fatalf("refusal redirect = %q", loc)
+	}
+}
+
+// serveIdPHelper lets the Node suite ask the test's IdP for tokens.
+func serveIdPHelper(t *testing.T, idp *idptest.IdP) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	claims := func(r *http.Request) map[string]any {
+		var c map[string]any
+		_ = json.Unmarshal([]byte(r.URL.Query().Get("claims")), &c)
+		return c
+	}
+	mux.HandleFunc("/id-token", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, idp.IDToken(claims(r))) })
+	mux.HandleFunc("/code", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, idp.Code(claims(r))) })
+	mux.HandleFunc("/facebook-token", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, idp.FacebookToken(r.URL.Query().Get("app"), claims(r)))
+	})
+	srv := &http.Server{Handler: mux}
+	ln := listen(t)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
