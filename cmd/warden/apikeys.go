@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/function"
-	"github.com/wardenauth/warden/internal/store/sqlite"
 )
 
 const apikeysUsage = `Usage:
@@ -37,6 +35,7 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	appDir := fs.String("app", "", "the app's directory")
 	appID := fs.String("app-id", "", "set or override the client app id")
 	dataDir := fs.String("data", "warden-data", "data directory")
+	database := fs.String("database", os.Getenv("WARDEN_DATABASE"), "postgres:// URL, when the server uses PostgreSQL")
 	name := fs.String("name", "", "key name (create)")
 	id := fs.String("id", "", "key id (delete)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -51,7 +50,7 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("loading app: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "warden.db"), sqlite.Options{})
+	st, err := openStore(ctx, *database, *dataDir, "FULL")
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/store/postgres"
 	"github.com/wardenauth/warden/internal/store/sqlite"
+	"github.com/wardenauth/warden/internal/store/sqlstore"
 	"github.com/wardenauth/warden/internal/token"
 )
 
@@ -34,6 +36,7 @@ type serveConfig struct {
 	apps        listFlag
 	appID       string
 	dataDir     string
+	database    string
 	listen      string
 	secrets     string
 	publicURL   string
@@ -53,6 +56,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.Var(&c.apps, "app", "App Services app directory to serve (repeat for several apps)")
 	fs.StringVar(&c.appID, "app-id", "", "set or override the client app id of the (single) app")
 	fs.StringVar(&c.dataDir, "data", "warden-data", "data directory: the SQLite database and generated signing keys")
+	fs.StringVar(&c.database, "database", os.Getenv("WARDEN_DATABASE"), "postgres://... to keep state in PostgreSQL (shared by several nodes) instead of DATA/warden.db (env WARDEN_DATABASE)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9090", "address to listen on, HOST:PORT")
 	fs.StringVar(&c.secrets, "secrets", "", "JSON file of secret name → value (WARDEN_SECRET_<NAME> overrides an entry)")
 	fs.StringVar(&c.publicURL, "public-url", "", "scheme://host[:port] that clients reach this server at (default: taken from each request)")
@@ -140,7 +144,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.dataDir, "warden.db"), sqlite.Options{Synchronous: cfg.sqliteSync})
+	st, err := openStore(ctx, cfg.database, cfg.dataDir, cfg.sqliteSync)
 	if err != nil {
 		return err
 	}
@@ -212,4 +216,15 @@ func functionEngines(apps []*appconfig.App, secrets *appconfig.Secrets, log *slo
 		engines[app.ClientAppID] = e
 	}
 	return engines, nil
+}
+
+// openStore opens PostgreSQL when database is a postgres:// URL, else SQLite in dataDir.
+func openStore(ctx context.Context, database, dataDir, sqliteSync string) (*sqlstore.Store, error) {
+	if database != "" {
+		if !strings.HasPrefix(database, "postgres://") && !strings.HasPrefix(database, "postgresql://") {
+			return nil, fmt.Errorf("--database must be a postgres:// URL")
+		}
+		return postgres.Open(ctx, database, postgres.Options{})
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, "warden.db"), sqlite.Options{Synchronous: sqliteSync})
 }

@@ -53,7 +53,16 @@ func (s *Store) Close() error {
 // Migrate applies the migrations/*.sql files of migrations that are not applied yet, in
 // the order of their numbers, each in one transaction.
 func (s *Store) Migrate(ctx context.Context, migrations fs.FS) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.d.LockMigrations != "" {
+			if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("%s: migrations table: %w", s.d.Name, err)
 	}
 	files, err := fs.Glob(migrations, "migrations/*.sql")
@@ -180,7 +189,7 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 		case errors.Is(err, sql.ErrNoRows):
 			userID = p.NewUser.ID
 			created = true
-			if _, err := tx.ExecContext(ctx, `INSERT INTO users (app_id, id, type, disabled, created_at, last_login_at) VALUES ($1, $2, $3, 0, $4, $5)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users (app_id, id, type, disabled, created_at, last_login_at) VALUES ($1, $2, $3, FALSE, $4, $5)`,
 				p.AppID, userID, p.NewUser.Type, ms(p.NewUser.CreatedAt), ms(p.Session.CreatedAt)); err != nil {
 				return fmt.Errorf("inserting user: %w", err)
 			}
@@ -603,7 +612,7 @@ func (s *Store) CreateServerAPIKey(ctx context.Context, u store.User, id store.I
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (app_id, id, type, disabled, created_at, last_login_at) VALUES ($1, $2, $3, 0, $4, $5)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (app_id, id, type, disabled, created_at, last_login_at) VALUES ($1, $2, $3, FALSE, $4, $5)`,
 			u.AppID, u.ID, u.Type, ms(u.CreatedAt), ms(u.CreatedAt)); err != nil {
 			return err
 		}

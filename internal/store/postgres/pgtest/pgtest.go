@@ -1,0 +1,142 @@
+// Package pgtest gives tests a real PostgreSQL server: the one named by WARDEN_TEST_POSTGRES
+// (a postgres:// URL), or else a throwaway server it starts itself with Debian's
+// PostgreSQL 15 (initdb as the postgres user into a temporary directory, loopback only)
+// and stops when the test binary ends. Each call to Database makes a fresh database.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+)
+
+var (
+	once    sync.Once
+	baseURL string
+	stopFn  func()
+	initErr error
+)
+
+// pgBin is where Debian installs the server programs.
+const pgBin = "/usr/lib/postgresql/15/bin"
+
+// Available reports whether a PostgreSQL server can be had, and why not.
+func Available() error {
+	once.Do(start)
+	return initErr
+}
+
+// Stop stops the server pgtest started (call it from TestMain after m.Run).
+func Stop() {
+	if stopFn != nil {
+		stopFn()
+	}
+}
+
+// Database returns the URL of a new, empty database. Without a server it skips the
+// test, or fails it when CI is set (CI must test both engines).
+func Database(t testing.TB) string {
+	t.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL is required in CI: %v", err)
+		}
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "warden_test_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("creating test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", baseURL)
+		if err == nil {
+			_, _ = db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			db.Close()
+		}
+	})
+	return strings.Replace(baseURL, "/postgres?", "/"+name+"?", 1)
+}
+
+func start() {
+	if u := os.Getenv("WARDEN_TEST_POSTGRES"); u != "" {
+		baseURL = u
+		return
+	}
+	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil {
+		initErr = errors.New("PostgreSQL 15 is not installed (apt-get install postgresql) and WARDEN_TEST_POSTGRES is not set")
+		return
+	}
+	pg, err := user.Lookup("postgres")
+	if err != nil {
+		initErr = fmt.Errorf("no postgres user: %w", err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "warden-pg-")
+	if err != nil {
+		initErr = err
+		return
+	}
+	run := func(args ...string) error {
+		var cmd *exec.Cmd
+		if os.Geteuid() == 0 {
+			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
+		} else if cur, _ := user.Current(); cur != nil && cur.Username == "postgres" {
+			cmd = exec.Command(args[0], args[1:]...)
+		} else {
+			return errors.New("starting PostgreSQL needs root (runuser) or the postgres user")
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, out)
+		}
+		return nil
+	}
+	if os.Geteuid() == 0 {
+		if err := exec.Command("chown", pg.Uid+":"+pg.Gid, dir).Run(); err != nil {
+			initErr = err
+			return
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		initErr = err
+		return
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	data := filepath.Join(dir, "data")
+	if err := run(filepath.Join(pgBin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
+		initErr = err
+		return
+	}
+	opts := "-c listen_addresses=127.0.0.1 -p " + port + " -k " + dir + " -c fsync=off -c max_connections=300"
+	if err := run(filepath.Join(pgBin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "pg.log"), "-w", "-o", opts, "start"); err != nil {
+		initErr = err
+		return
+	}
+	baseURL = "postgres://postgres@127.0.0.1:" + port + "/postgres?sslmode=disable"
+	stopFn = func() {
+		_ = run(filepath.Join(pgBin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+		_ = os.RemoveAll(dir)
+	}
+}
