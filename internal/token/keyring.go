@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -27,10 +28,12 @@ import (
 // signed before a rotation stay valid until they expire). A Ring is read-only after it is
 // built and safe for concurrent use.
 type Ring struct {
-	active  *key
-	byKid   map[string]*key
-	keys    []*key
-	methods []string
+	cache        verifiedCache
+	active       *key
+	byKid        map[string]*key
+	byRefreshKid map[string][]byte
+	keys         []*key
+	methods      []string
 }
 
 type key struct {
@@ -38,6 +41,10 @@ type key struct {
 	method  jwt.SigningMethod
 	private crypto.Signer
 	public  crypto.PublicKey
+	// refreshKey is an HMAC key derived from the private key (HKDF-SHA256), which signs
+	// refresh tokens; nodes that share the signing key share it.
+	refreshKey []byte
+	refreshKID string
 }
 
 // NewRing builds a ring from PEM-encoded PKCS#8 private keys (Ed25519, ECDSA P-256 or
@@ -46,7 +53,7 @@ func NewRing(pems ...[]byte) (*Ring, error) {
 	if len(pems) == 0 {
 		return nil, errors.New("token: no signing key")
 	}
-	r := &Ring{byKid: map[string]*key{}}
+	r := &Ring{byKid: map[string]*key{}, byRefreshKid: map[string][]byte{}}
 	seen := map[string]bool{}
 	for i, p := range pems {
 		k, err := parseKey(p)
@@ -57,6 +64,7 @@ func NewRing(pems ...[]byte) (*Ring, error) {
 			continue
 		}
 		r.byKid[k.kid] = k
+		r.byRefreshKid[k.refreshKID] = k.refreshKey
 		r.keys = append(r.keys, k)
 		if !seen[k.method.Alg()] {
 			seen[k.method.Alg()] = true
@@ -98,6 +106,11 @@ func parseKey(p []byte) (*key, error) {
 	}
 	jwk := publicJWK(k)
 	k.kid = thumbprint(jwk)
+	k.refreshKey, err = hkdf.Key(sha256.New, block.Bytes, nil, "warden refresh token v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the refresh-token key: %w", err)
+	}
+	k.refreshKID = "r-" + k.kid
 	return k, nil
 }
 

@@ -102,6 +102,10 @@ func TestRefreshTokenCarriesSessionSecret(t *testing.T) {
 	if _, err := r.Verify(tok, token.TypeAccess, now); !errors.Is(err, token.ErrInvalid) {
 		t.Fatalf("refresh token accepted as access token: %v", err)
 	}
+	hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	if !strings.Contains(string(hdr), `"alg":"HS256"`) || !strings.Contains(string(hdr), `"kid":"r-`) {
+		t.Fatalf("refresh token header = %s", hdr)
+	}
 	if _, err := r.Verify(tok, token.TypeRefresh, now.Add(61*24*time.Hour)); !errors.Is(err, token.ErrExpired) {
 		t.Fatalf("expired refresh token err = %v", err)
 	}
@@ -163,6 +167,13 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 	}
 	if _, err := after.Verify(tok, token.TypeAccess, now); err != nil {
 		t.Fatalf("token of the previous key refused after rotation: %v", err)
+	}
+	rt, _ := before.MintRefresh(token.RefreshParams{AppID: "a", UserID: "u", SessionSecret: "s", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if _, err := after.Verify(rt, token.TypeRefresh, now); err != nil {
+		t.Fatalf("refresh token of the previous key refused after rotation: %v", err)
+	}
+	if _, err := ring(t).Verify(rt, token.TypeRefresh, now); !errors.Is(err, token.ErrInvalid) {
+		t.Fatalf("a ring with other keys accepted the refresh token: %v", err)
 	}
 	var jwks struct {
 		Keys []map[string]string `json:"keys"`

@@ -64,6 +64,7 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 		s.Close()
 		return nil, err
 	}
+	s.EnableBatching()
 	return s, nil
 }
 

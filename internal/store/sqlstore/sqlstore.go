@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wardenauth/warden/internal/store"
@@ -33,8 +34,14 @@ type Dialect struct {
 // Store is a store.Store on a SQL database. Writes go through w, reads through r (the
 // same pool for engines with many writers).
 type Store struct {
-	w, r *sql.DB
-	d    Dialect
+	w, r  *sql.DB
+	d     Dialect
+	batch *batcher
+
+	stmtMu    sync.Mutex
+	stmts     map[stmtKey]*sql.Stmt
+	closed    bool
+	preparing sync.WaitGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -42,8 +49,10 @@ var _ store.Store = (*Store)(nil)
 // New returns a Store on the given pools.
 func New(w, r *sql.DB, d Dialect) *Store { return &Store{w: w, r: r, d: d} }
 
-// Close closes the pools.
+// Close finishes queued writes and closes the pools.
 func (s *Store) Close() error {
+	s.stopBatching()
+	s.closeStatements()
 	if s.r == s.w {
 		return s.w.Close()
 	}
@@ -53,7 +62,7 @@ func (s *Store) Close() error {
 // Migrate applies the migrations/*.sql files of migrations that are not applied yet, in
 // the order of their numbers, each in one transaction.
 func (s *Store) Migrate(ctx context.Context, migrations fs.FS) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		if s.d.LockMigrations != "" {
 			if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
 				return err
@@ -80,7 +89,7 @@ func (s *Store) Migrate(ctx context.Context, migrations fs.FS) error {
 		if err != nil {
 			return fmt.Errorf("%s: migration %s: %w", s.d.Name, name, err)
 		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
+		err = s.tx(ctx, func(tx conn) error {
 			if s.d.LockMigrations != "" {
 				if _, err := tx.ExecContext(ctx, s.d.LockMigrations); err != nil {
 					return err
@@ -108,7 +117,7 @@ func (s *Store) Migrate(ctx context.Context, migrations fs.FS) error {
 
 // retry runs fn in a transaction, again (a few times) when it lost a race on a unique
 // key to a concurrent transaction: the next attempt sees the winner's row.
-func (s *Store) retry(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) retry(ctx context.Context, fn func(conn) error) error {
 	var err error
 	for range 4 {
 		err = s.tx(ctx, fn)
@@ -120,12 +129,12 @@ func (s *Store) retry(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // tx runs fn in one write transaction.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(conn) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(preparedTx{tx: tx, s: s}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -133,11 +142,6 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -172,7 +176,7 @@ func notFound(err error) error {
 func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, bool, error) {
 	var userID string
 	created := false
-	err := s.retry(ctx, func(tx *sql.Tx) error {
+	err := s.batched(ctx, func(tx conn) error {
 		created = false
 		data, err := encodeData(p.Identity.Data)
 		if err != nil {
@@ -238,7 +242,7 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 	if err != nil {
 		return store.User{}, false, fmt.Errorf("store: log in: %w", err)
 	}
-	u, err := getUser(ctx, s.w, p.AppID, userID)
+	u, err := getUser(ctx, s.reader(), p.AppID, userID)
 	if err != nil {
 		return store.User{}, false, err
 	}
@@ -247,10 +251,10 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, appID, userID string) (store.User, error) {
-	return getUser(ctx, s.r, appID, userID)
+	return getUser(ctx, s.reader(), appID, userID)
 }
 
-func getUser(ctx context.Context, q querier, appID, userID string) (store.User, error) {
+func getUser(ctx context.Context, q conn, appID, userID string) (store.User, error) {
 	u := store.User{AppID: appID, ID: userID}
 	var created, last int64
 	err := q.QueryRowContext(ctx, `SELECT type, disabled, created_at, last_login_at FROM users WHERE app_id = $1 AND id = $2`, appID, userID).
@@ -284,7 +288,7 @@ func getUser(ctx context.Context, q querier, appID, userID string) (store.User, 
 
 // LinkIdentity implements store.Store.
 func (s *Store) LinkIdentity(ctx context.Context, appID, userID string, id store.Identity) (store.User, error) {
-	err := s.retry(ctx, func(tx *sql.Tx) error {
+	err := s.retry(ctx, func(tx conn) error {
 		var owner string
 		err := tx.QueryRowContext(ctx, `SELECT user_id FROM identities WHERE app_id = $1 AND provider_type = $2 AND id = $3`, appID, id.ProviderType, id.ID).Scan(&owner)
 		switch {
@@ -319,14 +323,14 @@ func (s *Store) LinkIdentity(ctx context.Context, appID, userID string, id store
 
 // DeleteUser implements store.Store.
 func (s *Store) DeleteUser(ctx context.Context, appID, userID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return deleteUser(ctx, tx, appID, userID) })
+	err := s.tx(ctx, func(tx conn) error { return deleteUser(ctx, tx, appID, userID) })
 	if err != nil {
 		return fmt.Errorf("store: delete user: %w", err)
 	}
 	return nil
 }
 
-func deleteUser(ctx context.Context, tx *sql.Tx, appID, userID string) error {
+func deleteUser(ctx context.Context, tx conn, appID, userID string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE app_id = $1 AND id IN
 		(SELECT id FROM identities WHERE app_id = $2 AND user_id = $3 AND provider_type = 'local-userpass')`, appID, appID, userID); err != nil {
 		return err
@@ -343,7 +347,7 @@ func deleteUser(ctx context.Context, tx *sql.Tx, appID, userID string) error {
 
 // SetUserDisabled implements store.Store.
 func (s *Store) SetUserDisabled(ctx context.Context, appID, userID string, disabled bool) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = $1 WHERE app_id = $2 AND id = $3`, disabled, appID, userID)
 		if err != nil {
 			return err
@@ -364,7 +368,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, appID, userID string, disab
 
 // DeleteUserSessions implements store.Store.
 func (s *Store) DeleteUserSessions(ctx context.Context, appID, userID string) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND user_id = $2`, appID, userID)
+	res, err := s.writer().ExecContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND user_id = $2`, appID, userID)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete user sessions: %w", err)
 	}
@@ -387,17 +391,17 @@ func scanSession(row *sql.Row) (store.Session, error) {
 
 // GetSessionByTokenHash implements store.Store.
 func (s *Store) GetSessionByTokenHash(ctx context.Context, hash []byte) (store.Session, error) {
-	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, hash))
+	return scanSession(s.reader().QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1`, hash))
 }
 
 // GetSession implements store.Store.
 func (s *Store) GetSession(ctx context.Context, appID, sessionID string) (store.Session, error) {
-	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE app_id = $1 AND id = $2`, appID, sessionID))
+	return scanSession(s.reader().QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE app_id = $1 AND id = $2`, appID, sessionID))
 }
 
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, appID, sessionID string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		var userID string
 		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND id = $2 RETURNING user_id`, appID, sessionID).Scan(&userID)
 		if err != nil {
@@ -425,7 +429,7 @@ func (s *Store) DeleteSession(ctx context.Context, appID, sessionID string) erro
 
 // TouchSession implements store.Store.
 func (s *Store) TouchSession(ctx context.Context, appID, sessionID string, t time.Time) error {
-	if _, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_used_at = $1 WHERE app_id = $2 AND id = $3`, ms(t), appID, sessionID); err != nil {
+	if _, err := s.writer().ExecContext(ctx, `UPDATE sessions SET last_used_at = $1 WHERE app_id = $2 AND id = $3`, ms(t), appID, sessionID); err != nil {
 		return fmt.Errorf("store: touch session: %w", err)
 	}
 	return nil
@@ -433,7 +437,7 @@ func (s *Store) TouchSession(ctx context.Context, appID, sessionID string, t tim
 
 // CreateAccount implements store.Store.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account, tok *store.AccountToken) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE app_id = $1 AND email_key = $2`, a.AppID, store.EmailKey(a.Email)).Scan(&n); err != nil {
 			return err
@@ -459,7 +463,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account, tok *store.A
 	return nil
 }
 
-func insertToken(ctx context.Context, tx *sql.Tx, t store.AccountToken) error {
+func insertToken(ctx context.Context, tx conn, t store.AccountToken) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE app_id = $1 AND account_id = $2 AND purpose = $3`, t.AppID, t.AccountID, t.Purpose); err != nil {
 		return err
 	}
@@ -470,10 +474,10 @@ func insertToken(ctx context.Context, tx *sql.Tx, t store.AccountToken) error {
 
 // GetAccountByEmail implements store.Store.
 func (s *Store) GetAccountByEmail(ctx context.Context, appID, email string) (store.Account, error) {
-	return getAccount(ctx, s.r, `email_key = $2`, appID, store.EmailKey(email))
+	return getAccount(ctx, s.reader(), `email_key = $2`, appID, store.EmailKey(email))
 }
 
-func getAccount(ctx context.Context, q querier, where, appID string, arg any) (store.Account, error) {
+func getAccount(ctx context.Context, q conn, where, appID string, arg any) (store.Account, error) {
 	a := store.Account{AppID: appID}
 	var created int64
 	err := q.QueryRowContext(ctx, `SELECT id, email, password_hash, status, created_at FROM accounts WHERE app_id = $1 AND `+where, appID, arg).
@@ -487,14 +491,14 @@ func getAccount(ctx context.Context, q querier, where, appID string, arg any) (s
 
 // AddAccountToken implements store.Store.
 func (s *Store) AddAccountToken(ctx context.Context, tok store.AccountToken) error {
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return insertToken(ctx, tx, tok) }); err != nil {
+	if err := s.tx(ctx, func(tx conn) error { return insertToken(ctx, tx, tok) }); err != nil {
 		return fmt.Errorf("store: add account token: %w", err)
 	}
 	return nil
 }
 
 // consumeToken deletes the token if it matches and is live, and returns its account id.
-func consumeToken(ctx context.Context, tx *sql.Tx, appID, tokenID, purpose string, hash []byte, now time.Time) (string, error) {
+func consumeToken(ctx context.Context, tx conn, appID, tokenID, purpose string, hash []byte, now time.Time) (string, error) {
 	var accountID string
 	var stored []byte
 	var expires int64
@@ -518,7 +522,7 @@ func consumeToken(ctx context.Context, tx *sql.Tx, appID, tokenID, purpose strin
 // ConfirmAccount implements store.Store.
 func (s *Store) ConfirmAccount(ctx context.Context, appID, tokenID string, hash []byte, now time.Time) (store.Account, error) {
 	var a store.Account
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		id, err := consumeToken(ctx, tx, appID, tokenID, store.TokenConfirm, hash, now)
 		if err != nil {
 			return err
@@ -538,7 +542,7 @@ func (s *Store) ConfirmAccount(ctx context.Context, appID, tokenID string, hash 
 // ResetPassword implements store.Store.
 func (s *Store) ResetPassword(ctx context.Context, appID, tokenID string, hash []byte, passwordHash string, now time.Time) (store.Account, error) {
 	var a store.Account
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		id, err := consumeToken(ctx, tx, appID, tokenID, store.TokenReset, hash, now)
 		if err != nil {
 			return err
@@ -567,7 +571,7 @@ func scanAPIKey(sc interface{ Scan(...any) error }) (store.APIKey, error) {
 	return k, nil
 }
 
-func insertAPIKey(ctx context.Context, tx *sql.Tx, k store.APIKey) error {
+func insertAPIKey(ctx context.Context, tx conn, k store.APIKey) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		k.AppID, k.ID, k.UserID, k.Name, k.Hash, k.Disabled, ms(k.CreatedAt))
 	return err
@@ -575,7 +579,7 @@ func insertAPIKey(ctx context.Context, tx *sql.Tx, k store.APIKey) error {
 
 // CreateAPIKey implements store.Store.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey, limit int) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		var n, same, users int
 		if err := tx.QueryRowContext(ctx, `SELECT
 				(SELECT count(*) FROM api_keys WHERE app_id = $1 AND user_id = $2),
@@ -607,7 +611,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey, limit int) err
 
 // CreateServerAPIKey implements store.Store.
 func (s *Store) CreateServerAPIKey(ctx context.Context, u store.User, id store.Identity, k store.APIKey) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		data, err := encodeData(id.Data)
 		if err != nil {
 			return err
@@ -630,7 +634,7 @@ func (s *Store) CreateServerAPIKey(ctx context.Context, u store.User, id store.I
 
 // GetAPIKeyByHash implements store.Store.
 func (s *Store) GetAPIKeyByHash(ctx context.Context, appID string, hash []byte) (store.APIKey, error) {
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE key_hash = $1 AND app_id = $2`, hash, appID))
+	k, err := scanAPIKey(s.reader().QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE key_hash = $1 AND app_id = $2`, hash, appID))
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("store: get api key: %w", err)
 	}
@@ -639,7 +643,7 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, appID string, hash []byte) 
 
 // GetAPIKey implements store.Store.
 func (s *Store) GetAPIKey(ctx context.Context, appID, id string) (store.APIKey, error) {
-	k, err := scanAPIKey(s.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE app_id = $1 AND id = $2`, appID, id))
+	k, err := scanAPIKey(s.reader().QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE app_id = $1 AND id = $2`, appID, id))
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("store: get api key: %w", err)
 	}
@@ -647,7 +651,7 @@ func (s *Store) GetAPIKey(ctx context.Context, appID, id string) (store.APIKey, 
 }
 
 func (s *Store) listAPIKeys(ctx context.Context, query string, args ...any) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.reader().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list api keys: %w", err)
 	}
@@ -685,14 +689,14 @@ func prefixed(p, columns string) string {
 	return strings.Join(parts, ", ")
 }
 
-func endKeySessions(ctx context.Context, tx *sql.Tx, appID, id string) error {
+func endKeySessions(ctx context.Context, tx conn, appID, id string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND provider_type = 'api-key' AND identity_id = $2`, appID, id)
 	return err
 }
 
 // SetAPIKeyDisabled implements store.Store.
 func (s *Store) SetAPIKeyDisabled(ctx context.Context, appID, id string, disabled bool) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET disabled = $1 WHERE app_id = $2 AND id = $3`, disabled, appID, id)
 		if err != nil {
 			return err
@@ -713,7 +717,7 @@ func (s *Store) SetAPIKeyDisabled(ctx context.Context, appID, id string, disable
 
 // DeleteAPIKey implements store.Store.
 func (s *Store) DeleteAPIKey(ctx context.Context, appID, id string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx conn) error {
 		var userID string
 		err := tx.QueryRowContext(ctx, `DELETE FROM api_keys WHERE app_id = $1 AND id = $2 RETURNING user_id`, appID, id).Scan(&userID)
 		if err != nil {
@@ -745,7 +749,7 @@ func (s *Store) PutOAuthState(ctx context.Context, st store.OAuthState) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx conn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_states WHERE expires_at <= $1`, ms(st.CreatedAt)); err != nil {
 			return err
 		}
@@ -765,7 +769,7 @@ func (s *Store) TakeOAuthState(ctx context.Context, id string, now time.Time) (s
 	st := store.OAuthState{ID: id}
 	var dev string
 	var created, expires int64
-	err := s.w.QueryRowContext(ctx, `DELETE FROM oauth_states WHERE id = $1 RETURNING app_id, provider, client_state, redirect, callback, device, link_session_id, created_at, expires_at`, id).
+	err := s.writer().QueryRowContext(ctx, `DELETE FROM oauth_states WHERE id = $1 RETURNING app_id, provider, client_state, redirect, callback, device, link_session_id, created_at, expires_at`, id).
 		Scan(&st.AppID, &st.Provider, &st.ClientState, &st.Redirect, &st.Callback, &dev, &st.LinkSessionID, &created, &expires)
 	if err != nil {
 		return store.OAuthState{}, fmt.Errorf("store: take oauth state: %w", notFound(err))
