@@ -140,3 +140,29 @@ func start() {
 		_ = os.RemoveAll(dir)
 	}
 }
+
+// NewDatabase makes a fresh database outside a test (for the benchmark) and returns its
+// URL and a function that drops it.
+func NewDatabase() (string, func(), error) {
+	if err := Available(); err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "warden_bench_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", baseURL)
+	if err != nil {
+		return "", nil, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		if db, err := sql.Open("pgx", baseURL); err == nil {
+			_, _ = db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			db.Close()
+		}
+	}
+	return strings.Replace(baseURL, "/postgres?", "/"+name+"?", 1), drop, nil
+}
