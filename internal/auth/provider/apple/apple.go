@@ -78,14 +78,9 @@ func (p *Provider) Exchange(ctx context.Context, code, callback string) (provide
 	if p.cfg.ClientSecret == "" {
 		return provider.Identity{}, oauth2.Reject(p.cfg.Name, "the redirect flow needs secret_config.clientSecret")
 	}
-	var res struct {
-		IDToken string `json:"id_token"`
-	}
-	if err := p.cfg.ExchangeCode(ctx, code, callback, &res); err != nil {
+	idToken, err := p.cfg.ExchangeForIDToken(ctx, code, callback)
+	if err != nil {
 		return provider.Identity{}, err
 	}
-	if res.IDToken == "" {
-		return provider.Identity{}, oauth2.Reject(p.cfg.Name, "the token endpoint gave no id_token")
-	}
-	return p.identity(ctx, res.IDToken, "")
+	return p.identity(ctx, idToken, "")
 }

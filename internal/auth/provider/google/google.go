@@ -89,14 +89,9 @@ func (p *Provider) AuthURL(state, callback string) string {
 // Exchange implements provider.Redirector. Codes from a mobile sign-in have no redirect
 // URI (callback is empty).
 func (p *Provider) Exchange(ctx context.Context, code, callback string) (provider.Identity, error) {
-	var res struct {
-		IDToken string `json:"id_token"`
-	}
-	if err := p.cfg.ExchangeCode(ctx, code, callback, &res); err != nil {
+	idToken, err := p.cfg.ExchangeForIDToken(ctx, code, callback)
+	if err != nil {
 		return provider.Identity{}, err
 	}
-	if res.IDToken == "" {
-		return provider.Identity{}, oauth2.Reject(p.cfg.Name, "the token endpoint gave no id_token")
-	}
-	return p.identity(ctx, res.IDToken, "")
+	return p.identity(ctx, idToken, "")
 }

@@ -224,6 +224,21 @@ func (c *Config) ExchangeCode(ctx context.Context, code, redirectURI string, out
 	return c.do(req, out)
 }
 
+// ExchangeForIDToken trades an authorization code for the id token the token endpoint
+// returns with it (Google, Apple).
+func (c *Config) ExchangeForIDToken(ctx context.Context, code, redirectURI string) (string, error) {
+	var res struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := c.ExchangeCode(ctx, code, redirectURI, &res); err != nil {
+		return "", err
+	}
+	if res.IDToken == "" {
+		return "", Reject(c.Name, "the token endpoint gave no id_token")
+	}
+	return res.IDToken, nil
+}
+
 // GetJSON fetches a JSON document.
 func (c *Config) GetJSON(ctx context.Context, u string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
