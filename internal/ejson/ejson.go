@@ -32,6 +32,10 @@ func DecodeObject(data []byte) (map[string]any, error) {
 	return toMap(d), nil
 }
 
+// Plain turns a decoded BSON value into plain Go values: documents become
+// map[string]any and arrays []any, recursively; other values are returned as they are.
+func Plain(v any) any { return plain(v) }
+
 func toMap(d bson.D) map[string]any {
 	m := make(map[string]any, len(d))
 	for _, e := range d {
