@@ -59,6 +59,10 @@ type App struct {
 	// Environment is the active environment ("" for none) and EnvironmentValues its values.
 	Environment       string
 	EnvironmentValues map[string]json.RawMessage
+	// DataSources are the MongoDB data sources by name, with their rules.
+	DataSources map[string]*DataSource
+	// CustomUserData is the custom user data configuration (nil when not enabled).
+	CustomUserData *CustomUserData
 	// Components lists the parts of the directory that were found besides the root file,
 	// the auth providers, functions and values, e.g. "data_sources", "triggers".
 	Components []string
@@ -123,15 +127,16 @@ var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 // rootFile is the union of the fields Warden reads from any generation's root file.
 type rootFile struct {
-	AppID                  string   `json:"app_id"`
-	Name                   string   `json:"name"`
-	ConfigVersion          any      `json:"config_version"`
-	DeploymentModel        string   `json:"deployment_model"`
-	Location               string   `json:"location"`
-	ProviderRegion         string   `json:"provider_region"`
-	AllowedRequestOrigins  []string `json:"allowed_request_origins"`
-	RefreshTokenExpiration *int64   `json:"refresh_token_expiration_seconds"`
-	Environment            string   `json:"environment"`
+	AppID                  string          `json:"app_id"`
+	Name                   string          `json:"name"`
+	ConfigVersion          any             `json:"config_version"`
+	DeploymentModel        string          `json:"deployment_model"`
+	Location               string          `json:"location"`
+	ProviderRegion         string          `json:"provider_region"`
+	AllowedRequestOrigins  []string        `json:"allowed_request_origins"`
+	RefreshTokenExpiration *int64          `json:"refresh_token_expiration_seconds"`
+	Environment            string          `json:"environment"`
+	CustomUserDataConfig   *CustomUserData `json:"custom_user_data_config"`
 	Security               *struct {
 		AllowedRequestOrigins []string `json:"allowed_request_origins"`
 	} `json:"security"`
@@ -220,7 +225,13 @@ func Load(dir string, opts Options) (*App, error) {
 	if err := loadValues(app, dir, root.Environment); err != nil {
 		return nil, err
 	}
-	app.Components = listComponents(dir)
+	if err := loadDataSources(app, dir); err != nil {
+		return nil, err
+	}
+	if err := loadCustomUserData(app, dir, root.CustomUserDataConfig); err != nil {
+		return nil, err
+	}
+	app.Components = append(listComponents(dir), app.Components...)
 	return app, nil
 }
 
@@ -285,8 +296,7 @@ func addProvider(app *App, file string, p *Provider) error {
 
 // components that Warden knows how to recognise in an export directory.
 var knownComponents = []string{
-	"auth/custom_user_data.json", "data_sources",
-	"services", "triggers", "sync", "https_endpoints", "http_endpoints", "graphql",
+	"triggers", "sync", "https_endpoints", "http_endpoints", "graphql",
 	"hosting", "log_forwarders", "secrets.json",
 }
 

@@ -34,26 +34,36 @@ func (c *Collection) Visible(env Env) (map[string]any, error) {
 	if err != nil || role == nil {
 		return nil, err
 	}
+	okRead, okWrite := true, true
 	if role.DocumentFilters != nil {
-		// A role that may write may read; each filter gates its own permission.
-		okRead, err := Evaluate(role.DocumentFilters.Read, env)
-		if err != nil {
+		// Each document filter gates its own permission; write implies read.
+		if okRead, err = Evaluate(role.DocumentFilters.Read, env); err != nil {
 			return nil, err
 		}
-		okWrite, err := Evaluate(role.DocumentFilters.Write, env)
-		if err != nil {
+		if okWrite, err = Evaluate(role.DocumentFilters.Write, env); err != nil {
 			return nil, err
 		}
 		if !okRead && !okWrite {
 			return nil, nil
 		}
 	}
-	whole, err := role.documentLevel(env, true)
-	if err != nil {
-		return nil, err
+	if okWrite && role.Write != nil {
+		ok, err := Evaluate(role.Write, env)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return env.Root, nil
+		}
 	}
-	if whole {
-		return env.Root, nil
+	if okRead {
+		whole, err := role.documentLevel(env, true)
+		if err != nil {
+			return nil, err
+		}
+		if whole {
+			return env.Root, nil
+		}
 	}
 	out, err := project(env.Root, role.Fields, role.AdditionalFields, env, true)
 	if err != nil || len(out) == 0 {
@@ -244,11 +254,19 @@ func (c *Collection) ApplyFilters(env Env) (query map[string]any, projection map
 // written as a query and every document must be checked.
 func (c *Collection) ReadQuery(env Env) (query map[string]any, all bool, err error) {
 	return c.roleQuery(env, func(r *Role) []any {
-		var gates []any
-		if r.DocumentFilters != nil && r.DocumentFilters.Read != nil && r.DocumentFilters.Write != nil {
-			gates = append(gates, map[string]any{"%or": []any{r.DocumentFilters.Read, r.DocumentFilters.Write}})
+		df := r.DocumentFilters
+		switch {
+		case df == nil:
+			return nil
+		case r.Read == true && (r.Write == nil || r.Write == false):
+			// Only the read permission can grant: only the read filter gates.
+			if df.Read != nil {
+				return []any{df.Read}
+			}
+		case df.Read != nil && df.Write != nil:
+			return []any{map[string]any{"%or": []any{df.Read, df.Write}}}
 		}
-		return gates
+		return nil
 	})
 }
 
@@ -296,6 +314,9 @@ func (c *Collection) roleQuery(env Env, gates func(*Role) []any) (map[string]any
 			if q != nil {
 				parts = append(parts, q)
 			}
+		}
+		if r.grantsNothing() {
+			skip = true
 		}
 		if !skip {
 			switch len(parts) {
@@ -493,4 +514,27 @@ func fieldQuery(field string, spec any, env Env) (map[string]any, error) {
 		v = nil
 	}
 	return map[string]any{field: map[string]any{"$eq": v}}, nil
+}
+
+// grantsNothing reports a role that lets its documents be neither read nor written.
+func (r *Role) grantsNothing() bool {
+	isFalse := func(v any) bool { return v == nil || v == false }
+	if !isFalse(r.Read) || !isFalse(r.Write) || len(r.Fields) > 0 {
+		return false
+	}
+	return r.AdditionalFields == nil || isFalse(r.AdditionalFields.Read) && isFalse(r.AdditionalFields.Write)
+}
+
+// DocumentLevelOnly reports whether every role either grants whole documents for reading
+// (read or write literally true) or grants nothing, so that ReadQuery selects exactly the
+// readable documents and no field needs hiding (what an aggregation needs).
+func (c *Collection) DocumentLevelOnly() bool {
+	for i := range c.Roles {
+		r := &c.Roles[i]
+		if r.grantsNothing() || r.Read == true || r.Write == true {
+			continue
+		}
+		return false
+	}
+	return true
 }

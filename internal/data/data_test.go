@@ -1,0 +1,310 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/rules"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// testApp writes an app directory with one data source and rules for todo.Item (the
+// template owner rule with a hidden field) and a default rule for everything else.
+func testApp(t *testing.T) *appconfig.App {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(rel, body string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("root_config.json", `{"name":"data-test"}`)
+	write("data_sources/mongodb-atlas/config.json", `{"name":"mongodb-atlas","type":"mongodb-atlas","config":{"clusterName":"Cluster0"}}`)
+	write("data_sources/mongodb-atlas/default_rule.json", `{"roles":[{"name":"all","apply_when":{},"read":true,"write":true,"insert":true,"delete":true}]}`)
+	write("data_sources/mongodb-atlas/todo/Item/rules.json", `{"database":"todo","collection":"Item","roles":[{"name":"owner",
+	  "apply_when":{"owner_id":"%%user.id"},
+	  "fields":{"_id":{"read":true,"write":true},"summary":{"read":true,"write":true},"owner_id":{"read":true,"write":true},"n":{"read":true,"write":true},
+	            "hidden":{"read":false,"write":false}},
+	  "insert":true,"delete":true,"additional_fields":{}}]}`)
+	write("data_sources/mongodb-atlas/todo/Locked/rules.json", `{"database":"todo","collection":"Locked","roles":[{"name":"ro","apply_when":{},"read":true,"insert":false,"delete":false}]}`)
+	write("auth/custom_user_data.json", `{"enabled":true,"mongo_service_name":"mongodb-atlas","database_name":"app","collection_name":"users","user_id_field":"user_id"}`)
+	app, err := appconfig.Load(dir, appconfig.Options{AppID: "data-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func openTest(t *testing.T) (*Sources, *Source) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, testApp(t), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	src, ok := s.Get("mongodb-atlas")
+	if !ok || !src.Embedded {
+		t.Fatalf("source: %v embedded=%v", ok, src != nil && src.Embedded)
+	}
+	return s, src
+}
+
+var (
+	system = Caller{System: true}
+	alice  = Caller{Env: rules.Env{User: &rules.User{ID: "alice", Type: "normal"}}}
+	bob    = Caller{Env: rules.Env{User: &rules.User{ID: "bob", Type: "normal"}}}
+)
+
+func exec(t *testing.T, src *Source, c Caller, action string, arg bson.D) any {
+	t.Helper()
+	out, err := src.Execute(context.Background(), c, action, arg)
+	if err != nil {
+		t.Fatalf("%s %v: %v", action, arg, err)
+	}
+	return out
+}
+
+func ns(coll string, rest ...bson.E) bson.D {
+	return append(bson.D{{Key: "database", Value: "todo"}, {Key: "collection", Value: coll}}, rest...)
+}
+
+func field(d any, key string) any {
+	v, _ := get(d.(bson.D), key)
+	return v
+}
+
+func TestSystemCRUD(t *testing.T) {
+	_, src := openTest(t)
+	res := exec(t, src, system, "insertMany", ns("Plain", bson.E{Key: "documents", Value: bson.A{
+		bson.D{{Key: "name", Value: "a"}, {Key: "n", Value: int32(1)}},
+		bson.D{{Key: "name", Value: "b"}, {Key: "n", Value: int32(2)}},
+		bson.D{{Key: "name", Value: "c"}, {Key: "n", Value: int32(3)}},
+	}}))
+	ids := field(res, "insertedIds").(bson.A)
+	if len(ids) != 3 {
+		t.Fatalf("insertedIds = %v", ids)
+	}
+	if _, ok := ids[0].(bson.ObjectID); !ok {
+		t.Errorf("server-made _id is %T, want ObjectId", ids[0])
+	}
+	if n := exec(t, src, system, "count", ns("Plain", bson.E{Key: "query", Value: bson.D{}})); n != int64(3) {
+		t.Errorf("count = %v", n)
+	}
+	found := exec(t, src, system, "find", ns("Plain", bson.E{Key: "query", Value: bson.D{{Key: "n", Value: bson.D{{Key: "$gte", Value: 2}}}}},
+		bson.E{Key: "sort", Value: bson.D{{Key: "n", Value: -1}}}, bson.E{Key: "project", Value: bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 0}}})).(bson.A)
+	if len(found) != 2 || field(found[0], "name") != "c" || len(found[0].(bson.D)) != 1 {
+		t.Errorf("find = %v", found)
+	}
+
+	// updateOne with a document without operators replaces; updateMany sets.
+	u := exec(t, src, system, "updateOne", ns("Plain", bson.E{Key: "query", Value: bson.D{{Key: "name", Value: "a"}}}, bson.E{Key: "update", Value: bson.D{{Key: "name", Value: "A"}}}))
+	if field(u, "matchedCount") != int64(1) || field(u, "modifiedCount") != int64(1) {
+		t.Errorf("updateOne = %v", u)
+	}
+	if _, ok := get(u.(bson.D), "upsertedId"); ok {
+		t.Error("upsertedId present although nothing was upserted")
+	}
+	u = exec(t, src, system, "updateMany", ns("Plain", bson.E{Key: "query", Value: bson.D{}}, bson.E{Key: "update", Value: bson.D{{Key: "tag", Value: "same"}}}))
+	if field(u, "matchedCount") != int64(3) || field(u, "modifiedCount") != int64(3) {
+		t.Errorf("updateMany with a plain document = %v", u)
+	}
+	u = exec(t, src, system, "updateMany", ns("Plain", bson.E{Key: "query", Value: bson.D{{Key: "name", Value: "zzz"}}}, bson.E{Key: "update", Value: bson.D{{Key: "tag", Value: "x"}}}, bson.E{Key: "upsert", Value: true}))
+	if field(u, "matchedCount") != int64(0) || field(u, "upsertedId") == nil {
+		t.Errorf("updateMany upsert = %v", u)
+	}
+
+	// findOneAndUpdate with a plain document is a replacement: exactly the new keys.
+	doc := exec(t, src, system, "findOneAndUpdate", ns("Plain", bson.E{Key: "filter", Value: bson.D{{Key: "name", Value: "Dennis"}}},
+		bson.E{Key: "update", Value: bson.D{{Key: "name", Value: "Dennis"}, {Key: "hiddenField", Value: "h"}}},
+		bson.E{Key: "upsert", Value: true}, bson.E{Key: "returnNewDocument", Value: true})).(bson.D)
+	if len(doc) != 3 || doc[0].Key != "_id" || doc[1].Key != "name" || doc[2].Key != "hiddenField" {
+		t.Errorf("findOneAndUpdate upsert returned %v, want exactly _id, name, hiddenField", doc)
+	}
+
+	// findOneAndReplace without an update is realm-web's findOneAndDelete.
+	before := exec(t, src, system, "count", ns("Plain"))
+	pre := exec(t, src, system, "findOneAndReplace", ns("Plain", bson.E{Key: "filter", Value: bson.D{}}, bson.E{Key: "sort", Value: bson.D{{Key: "n", Value: -1}}}))
+	if field(pre, "n") != int32(3) {
+		t.Errorf("findOneAndDelete returned %v, want the n=3 document (sorted)", pre)
+	}
+	if after := exec(t, src, system, "count", ns("Plain")); after.(int64) != before.(int64)-1 {
+		t.Errorf("count %v -> %v, want one fewer", before, after)
+	}
+	d := exec(t, src, system, "deleteMany", ns("Plain", bson.E{Key: "query", Value: bson.D{}}))
+	if field(d, "deletedCount").(int64) < 1 {
+		t.Errorf("deleteMany = %v", d)
+	}
+	if out := exec(t, src, system, "findOne", ns("Plain", bson.E{Key: "query", Value: bson.D{}})); out != nil {
+		t.Errorf("findOne on an empty collection = %v, want null", out)
+	}
+}
+
+func TestRulesOwnerAndHiddenField(t *testing.T) {
+	_, src := openTest(t)
+	exec(t, src, system, "insertMany", ns("Item", bson.E{Key: "documents", Value: bson.A{
+		bson.D{{Key: "summary", Value: "alice 1"}, {Key: "owner_id", Value: "alice"}, {Key: "hidden", Value: "secret"}, {Key: "n", Value: int32(1)}},
+		bson.D{{Key: "summary", Value: "alice 2"}, {Key: "owner_id", Value: "alice"}, {Key: "hidden", Value: "secret"}, {Key: "n", Value: int32(2)}},
+		bson.D{{Key: "summary", Value: "bob 1"}, {Key: "owner_id", Value: "bob"}, {Key: "hidden", Value: "secret"}, {Key: "n", Value: int32(3)}},
+	}}))
+
+	mine := exec(t, src, alice, "find", ns("Item", bson.E{Key: "query", Value: bson.D{}})).(bson.A)
+	if len(mine) != 2 {
+		t.Fatalf("alice sees %d documents, want her 2", len(mine))
+	}
+	for _, d := range mine {
+		if field(d, "owner_id") != "alice" {
+			t.Errorf("alice sees %v", d)
+		}
+		if _, ok := get(d.(bson.D), "hidden"); ok {
+			t.Errorf("the hidden field is visible: %v", d)
+		}
+	}
+	if n := exec(t, src, bob, "count", ns("Item", bson.E{Key: "query", Value: bson.D{}})); n != int64(1) {
+		t.Errorf("bob counts %v documents, want 1", n)
+	}
+	if one := exec(t, src, bob, "findOne", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "summary", Value: "alice 1"}}})); one != nil {
+		t.Errorf("bob finds alice's document: %v", one)
+	}
+	all := exec(t, src, system, "find", ns("Item")).(bson.A)
+	if len(all) != 3 || field(all[0], "hidden") != "secret" {
+		t.Errorf("the system user sees everything: %v", all)
+	}
+
+	// Writes.
+	_, err := src.Execute(context.Background(), alice, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "summary", Value: "x"}, {Key: "owner_id", Value: "bob"}}}))
+	assertNotPermitted(t, err, "alice inserts a document owned by bob")
+	_, err = src.Execute(context.Background(), alice, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "owner_id", Value: "alice"}, {Key: "hidden", Value: "x"}}}))
+	assertNotPermitted(t, err, "alice inserts a document with a non-writable field")
+	exec(t, src, alice, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "summary", Value: "alice 3"}, {Key: "owner_id", Value: "alice"}}}))
+
+	u := exec(t, src, bob, "updateMany", ns("Item", bson.E{Key: "query", Value: bson.D{}}, bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "summary", Value: "pwned"}}}}}))
+	if field(u, "matchedCount") != int64(1) {
+		t.Errorf("bob's updateMany matched %v, want only his own document", u)
+	}
+	_, err = src.Execute(context.Background(), alice, "updateOne", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "summary", Value: "alice 1"}}},
+		bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "hidden", Value: "changed"}}}}}))
+	assertNotPermitted(t, err, "alice changes a non-writable field")
+	if n := exec(t, src, system, "count", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "hidden", Value: "changed"}}})); n != int64(0) {
+		t.Error("a refused update changed the document")
+	}
+	// Deleting needs write permission on every field: bob's document has the hidden one.
+	_, err = src.Execute(context.Background(), bob, "deleteMany", ns("Item", bson.E{Key: "query", Value: bson.D{}}))
+	assertNotPermitted(t, err, "deleting a document with a non-writable field")
+	d := exec(t, src, alice, "deleteMany", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "hidden", Value: bson.D{{Key: "$exists", Value: false}}}}}))
+	if field(d, "deletedCount") != int64(1) {
+		t.Errorf("alice deleted %v, want her one document without the hidden field", d)
+	}
+	if n := exec(t, src, system, "count", ns("Item")); n != int64(3) {
+		t.Errorf("%v documents left, want 3", n)
+	}
+
+	// An aggregation is refused where fields are hidden, allowed under the default rule.
+	_, err = src.Execute(context.Background(), alice, "aggregate", ns("Item", bson.E{Key: "pipeline", Value: bson.A{bson.D{{Key: "$match", Value: bson.D{}}}}}))
+	assertNotPermitted(t, err, "aggregate over field-level rules")
+	_, err = src.Execute(context.Background(), alice, "aggregate", ns("Other", bson.E{Key: "pipeline", Value: bson.A{bson.D{{Key: "$out", Value: "x"}}}}))
+	assertNotPermitted(t, err, "$out")
+}
+
+func TestRulesInsertAndDeleteFalse(t *testing.T) {
+	_, src := openTest(t)
+	exec(t, src, system, "insertOne", ns("Locked", bson.E{Key: "document", Value: bson.D{{Key: "a", Value: int32(1)}}}))
+	if got := exec(t, src, alice, "find", ns("Locked")).(bson.A); len(got) != 1 {
+		t.Errorf("read: true shows the document: %v", got)
+	}
+	_, err := src.Execute(context.Background(), alice, "insertOne", ns("Locked", bson.E{Key: "document", Value: bson.D{{Key: "a", Value: int32(2)}}}))
+	assertNotPermitted(t, err, "insert into a read-only collection")
+	_, err = src.Execute(context.Background(), alice, "deleteOne", ns("Locked", bson.E{Key: "query", Value: bson.D{}}))
+	assertNotPermitted(t, err, "delete from a read-only collection")
+	_, err = src.Execute(context.Background(), alice, "updateOne", ns("Locked", bson.E{Key: "query", Value: bson.D{}}, bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "a", Value: 5}}}}}))
+	assertNotPermitted(t, err, "update without write permission")
+}
+
+func TestAggregateUnderDefaultRule(t *testing.T) {
+	_, src := openTest(t)
+	exec(t, src, alice, "insertMany", ns("People", bson.E{Key: "documents", Value: bson.A{
+		bson.D{{Key: "name", Value: "Alice"}, {Key: "run", Value: int32(1)}},
+		bson.D{{Key: "name", Value: "Bob"}, {Key: "run", Value: int32(1)}},
+	}}))
+	out := exec(t, src, alice, "aggregate", ns("People", bson.E{Key: "pipeline", Value: bson.A{
+		bson.D{{Key: "$match", Value: bson.D{{Key: "run", Value: int32(1)}}}},
+		bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$run"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+	}})).(bson.A)
+	if len(out) != 1 || field(out[0], "n") != int32(2) {
+		t.Errorf("aggregate = %v", out)
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	_, src := openTest(t)
+	for name, c := range map[string]struct {
+		action string
+		arg    bson.D
+	}{
+		"no database":        {"find", bson.D{{Key: "collection", Value: "c"}}},
+		"admin database":     {"find", bson.D{{Key: "database", Value: "admin"}, {Key: "collection", Value: "c"}}},
+		"query not document": {"find", ns("c", bson.E{Key: "query", Value: "x"})},
+		"negative limit":     {"find", ns("c", bson.E{Key: "limit", Value: int32(-1)})},
+		"mixed update":       {"updateOne", ns("c", bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{}}, {Key: "a", Value: 1}}})},
+		"no update":          {"updateOne", ns("c")},
+		"no document":        {"insertOne", ns("c")},
+		"empty insertMany":   {"insertMany", ns("c", bson.E{Key: "documents", Value: bson.A{}})},
+		"no pipeline":        {"aggregate", ns("c")},
+	} {
+		_, err := src.Execute(context.Background(), system, c.action, c.arg)
+		var de *Error
+		if !errors.As(err, &de) || de.Kind != KindInvalid {
+			t.Errorf("%s: err = %v, want an invalid-argument error", name, err)
+		}
+	}
+	_, err := src.Execute(context.Background(), system, "dropDatabase", ns("c"))
+	var de *Error
+	if !errors.As(err, &de) || de.Kind != KindUnknownAction {
+		t.Errorf("unknown action: %v", err)
+	}
+	// A duplicate key is MongoDB's error, shown to the client.
+	exec(t, src, system, "insertOne", ns("c", bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: int32(1)}}}))
+	_, err = src.Execute(context.Background(), system, "insertOne", ns("c", bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: int32(1)}}}))
+	if !errors.As(err, &de) || de.Kind != KindMongo {
+		t.Errorf("duplicate key: %v", err)
+	}
+}
+
+func TestCustomUserData(t *testing.T) {
+	s, src := openTest(t)
+	ctx := context.Background()
+	if d, err := s.CustomUserData(ctx, "65a000000000000000000001"); err != nil || d != nil {
+		t.Fatalf("no document: %v %v", d, err)
+	}
+	oid, _ := bson.ObjectIDFromHex("65a000000000000000000001")
+	coll := src.Client().Database("app").Collection("users")
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "user_id", Value: oid}, {Key: "kind", Value: "oid"}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.CustomUserData(ctx, oid.Hex())
+	if err != nil || field(d, "kind") != "oid" {
+		t.Fatalf("by ObjectId: %v %v", d, err)
+	}
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "user_id", Value: oid.Hex()}, {Key: "kind", Value: "string"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.CustomUserData(ctx, oid.Hex()); field(d, "kind") != "string" {
+		t.Errorf("the string id wins: %v", d)
+	}
+}
+
+func assertNotPermitted(t *testing.T, err error, what string) {
+	t.Helper()
+	var de *Error
+	if !errors.As(err, &de) || de.Kind != KindNotPermitted {
+		t.Errorf("%s: err = %v, want not permitted", what, err)
+	}
+}

@@ -1,0 +1,824 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/wardenauth/warden/internal/rules"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Caller is who makes a request: the system user (no rules) or a user.
+type Caller struct {
+	System bool
+	// Env carries the user, values and environment for rule expressions.
+	Env rules.Env
+}
+
+// Actions lists the operations of the MongoDB service.
+var Actions = []string{
+	"find", "findOne", "count", "aggregate",
+	"insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",
+	"findOneAndUpdate", "findOneAndReplace", "findOneAndDelete", "watch",
+}
+
+// reservedDatabases are MongoDB's own databases, which no request may touch.
+var reservedDatabases = map[string]bool{"admin": true, "local": true, "config": true}
+
+// request is one operation on one collection.
+type request struct {
+	src    *Source
+	caller Caller
+	coll   *mongo.Collection
+	rules  *rules.Collection
+	ns     string
+	arg    bson.D
+}
+
+// Execute runs one MongoDB service action ("find", "insertOne", ...) with its argument
+// document ({database, collection, query, ...} as realm-web sends it) and returns the
+// result as BSON values ready to be written as Extended JSON.
+func (src *Source) Execute(ctx context.Context, caller Caller, action string, arg bson.D) (any, error) {
+	req, err := src.open(caller, arg)
+	if err != nil {
+		return nil, err
+	}
+	switch action {
+	case "find":
+		return req.find(ctx, false)
+	case "findOne":
+		return req.find(ctx, true)
+	case "count":
+		return req.count(ctx)
+	case "aggregate":
+		return req.aggregate(ctx)
+	case "insertOne", "insertMany":
+		return req.insert(ctx, action == "insertMany")
+	case "updateOne", "updateMany":
+		return req.update(ctx, action == "updateMany")
+	case "deleteOne", "deleteMany":
+		return req.delete(ctx, action == "deleteMany")
+	case "findOneAndUpdate":
+		return req.findOneAnd(ctx, rules.Update, false)
+	case "findOneAndReplace":
+		if _, ok := get(arg, "update", "replacement"); !ok {
+			// realm-web 2.0.1 sends findOneAndDelete as findOneAndReplace with no update.
+			return req.findOneAnd(ctx, rules.Delete, false)
+		}
+		return req.findOneAnd(ctx, rules.Update, true)
+	case "findOneAndDelete":
+		return req.findOneAnd(ctx, rules.Delete, false)
+	case "watch":
+		return nil, invalid("watch is a streaming call: use GET functions/call (callFunctionStreaming)")
+	}
+	return nil, &Error{Kind: KindUnknownAction, Message: fmt.Sprintf("function not found: '%s' (the MongoDB service has no such action)", action)}
+}
+
+func (src *Source) open(caller Caller, arg bson.D) (*request, error) {
+	db, err := stringArg(arg, "database")
+	if err != nil {
+		return nil, err
+	}
+	coll, err := stringArg(arg, "collection")
+	if err != nil {
+		return nil, err
+	}
+	if reservedDatabases[db] || strings.ContainsAny(db, "/\\. \"$\x00") {
+		return nil, invalid("database name %q is not allowed", db)
+	}
+	if strings.HasPrefix(coll, "system.") || strings.ContainsAny(coll, "$\x00") {
+		return nil, invalid("collection name %q is not allowed", coll)
+	}
+	req := &request{src: src, caller: caller, ns: db + "." + coll, arg: arg,
+		coll: src.client.Database(db).Collection(coll)}
+	if !caller.System {
+		req.rules = src.Config.RulesFor(db, coll)
+		if req.rules == nil {
+			return nil, notPermitted("no rule exists for namespace '%s'", req.ns)
+		}
+	}
+	return req, nil
+}
+
+// scope is what the rules add to a read or write: the filters' query and projection, and
+// a query narrowing the documents to those the roles may let through.
+type scope struct {
+	query      any
+	projection map[string]any
+}
+
+func (r *request) scope(write bool) (scope, error) {
+	if r.caller.System {
+		return scope{}, nil
+	}
+	env := r.caller.Env
+	fq, fp, err := r.rules.ApplyFilters(env)
+	if err != nil {
+		return scope{}, r.ruleError(err)
+	}
+	var rq map[string]any
+	if write {
+		rq, _, err = r.rules.WriteQuery(env)
+	} else {
+		rq, _, err = r.rules.ReadQuery(env)
+	}
+	if errors.Is(err, rules.ErrNotCompilable) {
+		rq, err = nil, nil // checked document by document
+	}
+	if err != nil {
+		return scope{}, r.ruleError(err)
+	}
+	return scope{query: and(mapOrNil(fq), mapOrNil(rq)), projection: fp}, nil
+}
+
+func (r *request) ruleError(err error) error {
+	r.src.log.Warn("rule evaluation failed", "namespace", r.ns, "err", err)
+	return notPermitted("rule evaluation failed for namespace '%s': %v", r.ns, err)
+}
+
+// visible returns the part of doc the caller may read (doc itself for the system user),
+// in the document's own field order, or nil.
+func (r *request) visible(doc bson.D, sc scope) (bson.D, error) {
+	if r.caller.System || doc == nil {
+		return doc, nil
+	}
+	m, err := r.rules.Visible(r.caller.Env.WithRoot(rules.Plain(doc), nil))
+	if err != nil {
+		return nil, r.ruleError(err)
+	}
+	if m == nil {
+		return nil, nil
+	}
+	out := keep(doc, m)
+	if len(sc.projection) > 0 {
+		out, err = project(out, toD(sc.projection))
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// keep filters doc to the fields of allowed, keeping doc's order.
+func keep(doc bson.D, allowed map[string]any) bson.D {
+	out := make(bson.D, 0, len(doc))
+	for _, e := range doc {
+		v, ok := allowed[e.Key]
+		if !ok {
+			continue
+		}
+		if sub, isDoc := e.Value.(bson.D); isDoc {
+			if m, isMap := v.(map[string]any); isMap && len(m) < len(sub) {
+				out = append(out, bson.E{Key: e.Key, Value: keep(sub, m)})
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// each runs fn on every document of a find until fn says stop.
+func (r *request) each(ctx context.Context, filter any, opts *options.FindOptionsBuilder, fn func(bson.D) (bool, error)) error {
+	cur, err := r.coll.Find(ctx, nonNil(filter), opts)
+	if err != nil {
+		return mongoError(r.ns, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var doc bson.D
+		if err := cur.Decode(&doc); err != nil {
+			return fmt.Errorf("%s: decoding a document: %w", r.ns, err)
+		}
+		more, err := fn(doc)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return mongoError(r.ns, cur.Err())
+}
+
+func (r *request) find(ctx context.Context, one bool) (any, error) {
+	query, err := docArg(r.arg, "query", "filter")
+	if err != nil {
+		return nil, err
+	}
+	proj, err := docArg(r.arg, "project", "projection")
+	if err != nil {
+		return nil, err
+	}
+	sort, err := docArg(r.arg, "sort")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intArg(r.arg, "limit")
+	if err != nil {
+		return nil, err
+	}
+	if one {
+		limit = 1
+	}
+	opts := options.Find()
+	if len(sort) > 0 {
+		opts.SetSort(sort)
+	}
+	if r.caller.System {
+		if len(proj) > 0 {
+			opts.SetProjection(proj)
+		}
+		if limit > 0 {
+			opts.SetLimit(limit)
+		}
+	}
+	sc, err := r.scope(false)
+	if err != nil {
+		return nil, err
+	}
+	docs := bson.A{}
+	err = r.each(ctx, and(query, sc.query), opts, func(doc bson.D) (bool, error) {
+		v, err := r.visible(doc, sc)
+		if err != nil || v == nil {
+			return true, err
+		}
+		if !r.caller.System && len(proj) > 0 {
+			if v, err = project(v, proj); err != nil {
+				return false, err
+			}
+		}
+		docs = append(docs, v)
+		return limit <= 0 || int64(len(docs)) < limit, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if one {
+		if len(docs) == 0 {
+			return nil, nil
+		}
+		return docs[0], nil
+	}
+	return docs, nil
+}
+
+func (r *request) count(ctx context.Context) (any, error) {
+	query, err := docArg(r.arg, "query", "filter")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intArg(r.arg, "limit")
+	if err != nil {
+		return nil, err
+	}
+	if r.caller.System {
+		opts := options.Count()
+		if limit > 0 {
+			opts.SetLimit(limit)
+		}
+		n, err := r.coll.CountDocuments(ctx, nonNil(query), opts)
+		return n, mongoError(r.ns, err)
+	}
+	sc, err := r.scope(false)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	err = r.each(ctx, and(query, sc.query), options.Find(), func(doc bson.D) (bool, error) {
+		v, err := r.visible(doc, sc)
+		if err != nil {
+			return false, err
+		}
+		if v != nil {
+			n++
+		}
+		return limit <= 0 || n < limit, nil
+	})
+	return n, err
+}
+
+// stagesForbiddenToUsers read or write other collections, or the server's state, and so
+// would step around the rules.
+var stagesForbiddenToUsers = map[string]bool{
+	"$out": true, "$merge": true, "$lookup": true, "$graphLookup": true, "$unionWith": true,
+	"$collStats": true, "$indexStats": true, "$currentOp": true, "$listSessions": true,
+	"$planCacheStats": true, "$documents": true, "$changeStream": true, "$listLocalSessions": true,
+}
+
+func (r *request) aggregate(ctx context.Context) (any, error) {
+	raw, ok := get(r.arg, "pipeline")
+	if !ok {
+		return nil, invalid("aggregate needs a pipeline")
+	}
+	list, ok := raw.(bson.A)
+	if !ok {
+		return nil, invalid("pipeline must be an array of stages")
+	}
+	pipeline := make(bson.A, 0, len(list)+2)
+	if !r.caller.System {
+		for _, st := range list {
+			d, ok := st.(bson.D)
+			if !ok || len(d) != 1 {
+				return nil, invalid("each pipeline stage must be a document with one stage name")
+			}
+			if stagesForbiddenToUsers[d[0].Key] {
+				return nil, notPermitted("aggregation stage %s is not permitted for users (it would bypass the rules)", d[0].Key)
+			}
+		}
+		if !r.rules.DocumentLevelOnly() {
+			return nil, notPermitted("aggregate is not permitted on '%s': its roles have field-level permissions", r.ns)
+		}
+		env := r.caller.Env
+		fq, fp, err := r.rules.ApplyFilters(env)
+		if err != nil {
+			return nil, r.ruleError(err)
+		}
+		rq, _, err := r.rules.ReadQuery(env)
+		if errors.Is(err, rules.ErrNotCompilable) {
+			return nil, notPermitted("aggregate is not permitted on '%s': its roles cannot be applied to a pipeline", r.ns)
+		}
+		if err != nil {
+			return nil, r.ruleError(err)
+		}
+		if m := and(mapOrNil(fq), mapOrNil(rq)); m != nil {
+			pipeline = append(pipeline, bson.D{{Key: "$match", Value: m}})
+		}
+		if len(fp) > 0 {
+			pipeline = append(pipeline, bson.D{{Key: "$project", Value: toD(fp)}})
+		}
+	}
+	pipeline = append(pipeline, list...)
+	cur, err := r.coll.Aggregate(ctx, pipeline)
+	if err != nil {
+		return nil, mongoError(r.ns, err)
+	}
+	var out []bson.D
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, mongoError(r.ns, err)
+	}
+	res := make(bson.A, len(out))
+	for i, d := range out {
+		res[i] = d
+	}
+	return res, nil
+}
+
+func (r *request) insert(ctx context.Context, many bool) (any, error) {
+	var docs []bson.D
+	if many {
+		raw, ok := get(r.arg, "documents")
+		list, isArr := raw.(bson.A)
+		if !ok || !isArr || len(list) == 0 {
+			return nil, invalid("insertMany needs a non-empty array of documents")
+		}
+		for _, e := range list {
+			d, ok := e.(bson.D)
+			if !ok {
+				return nil, invalid("every element of documents must be a document")
+			}
+			docs = append(docs, d)
+		}
+	} else {
+		raw, ok := get(r.arg, "document")
+		d, isDoc := raw.(bson.D)
+		if !ok || !isDoc {
+			return nil, invalid("insertOne needs a document")
+		}
+		docs = []bson.D{d}
+	}
+	ids := make(bson.A, len(docs))
+	write := make([]any, len(docs))
+	for i, d := range docs {
+		if v, ok := get(d, "_id"); ok {
+			ids[i] = v
+		} else {
+			id := bson.NewObjectID()
+			d = append(bson.D{{Key: "_id", Value: id}}, d...)
+			ids[i] = id
+		}
+		if !r.caller.System {
+			ok, err := r.rules.CanWrite(rules.Insert, r.caller.Env.WithRoot(rules.Plain(d), nil), nil)
+			if err != nil {
+				return nil, r.ruleError(err)
+			}
+			if !ok {
+				return nil, notPermitted("insert not permitted")
+			}
+		}
+		write[i] = d
+	}
+	if many {
+		if _, err := r.coll.InsertMany(ctx, write); err != nil {
+			return nil, mongoError(r.ns, err)
+		}
+		return bson.D{{Key: "insertedIds", Value: ids}}, nil
+	}
+	if _, err := r.coll.InsertOne(ctx, write[0]); err != nil {
+		return nil, mongoError(r.ns, err)
+	}
+	return bson.D{{Key: "insertedId", Value: ids[0]}}, nil
+}
+
+// updateArg reads the update document: operators, or a replacement (no $ keys).
+func updateArg(arg bson.D) (update bson.D, replacement bool, err error) {
+	raw, ok := get(arg, "update", "replacement")
+	if !ok {
+		return nil, false, invalid("an update document is required")
+	}
+	update, ok = raw.(bson.D)
+	if !ok {
+		if a, isArr := raw.(bson.A); isArr && len(a) > 0 {
+			return nil, false, invalid("update pipelines are not supported; use update operators")
+		}
+		return nil, false, invalid("update must be a document")
+	}
+	ops := 0
+	for _, e := range update {
+		if strings.HasPrefix(e.Key, "$") {
+			ops++
+		}
+	}
+	if ops > 0 && ops != len(update) {
+		return nil, false, invalid("an update document may not mix update operators and fields")
+	}
+	return update, ops == 0, nil
+}
+
+func (r *request) update(ctx context.Context, many bool) (any, error) {
+	query, err := docArg(r.arg, "query", "filter")
+	if err != nil {
+		return nil, err
+	}
+	update, replacement, err := updateArg(r.arg)
+	if err != nil {
+		return nil, err
+	}
+	if replacement && many {
+		// MongoDB refuses replacement documents for multi-updates; App Services set the fields.
+		update, replacement = bson.D{{Key: "$set", Value: update}}, false
+	}
+	upsert, err := boolArg(r.arg, "upsert")
+	if err != nil {
+		return nil, err
+	}
+	arrayFilters, _ := get(r.arg, "arrayFilters")
+
+	run := func(filter any, upsert bool) (*mongo.UpdateResult, error) {
+		filter = nonNil(filter)
+		if replacement {
+			return r.coll.ReplaceOne(ctx, filter, update, options.Replace().SetUpsert(upsert))
+		}
+		opts := options.UpdateOne().SetUpsert(upsert)
+		if af, ok := arrayFilters.(bson.A); ok && len(af) > 0 {
+			opts.SetArrayFilters([]any(af))
+		}
+		if many {
+			mo := options.UpdateMany().SetUpsert(upsert)
+			if af, ok := arrayFilters.(bson.A); ok && len(af) > 0 {
+				mo.SetArrayFilters([]any(af))
+			}
+			return r.coll.UpdateMany(ctx, filter, update, mo)
+		}
+		return r.coll.UpdateOne(ctx, filter, update, opts)
+	}
+
+	var res *mongo.UpdateResult
+	if r.caller.System {
+		res, err = run(query, upsert)
+		if err != nil {
+			return nil, mongoError(r.ns, err)
+		}
+		return updateResult(res), nil
+	}
+	sc, err := r.scope(true)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Update, func(pre map[string]any) []string {
+		return changedFields(update, replacement, pre)
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(ids) > 0:
+		res, err = run(and(sc.query, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}), false)
+	case upsert:
+		if err := r.checkUpsert(query, update, replacement); err != nil {
+			return nil, err
+		}
+		fq, _, ferr := r.rules.ApplyFilters(r.caller.Env)
+		if ferr != nil {
+			return nil, r.ruleError(ferr)
+		}
+		res, err = run(and(query, mapOrNil(fq)), true)
+	default:
+		return bson.D{{Key: "matchedCount", Value: int64(0)}, {Key: "modifiedCount", Value: int64(0)}}, nil
+	}
+	if err != nil {
+		return nil, mongoError(r.ns, err)
+	}
+	return updateResult(res), nil
+}
+
+func updateResult(res *mongo.UpdateResult) bson.D {
+	out := bson.D{{Key: "matchedCount", Value: res.MatchedCount}, {Key: "modifiedCount", Value: res.ModifiedCount}}
+	if res.UpsertedID != nil {
+		out = append(out, bson.E{Key: "upsertedId", Value: res.UpsertedID})
+	}
+	return out
+}
+
+// writable finds the documents a write would touch and checks each against the rules:
+// documents no role applies to are skipped (the caller cannot see them), and a document
+// whose role refuses the write refuses the whole request before anything changes.
+func (r *request) writable(ctx context.Context, filter any, opts *options.FindOptionsBuilder, one bool, kind rules.Write, changed func(map[string]any) []string) (bson.A, error) {
+	ids := bson.A{}
+	err := r.each(ctx, filter, opts, func(doc bson.D) (bool, error) {
+		m := rules.Plain(doc)
+		env := r.caller.Env.WithRoot(m, nil)
+		role, err := r.rules.RoleFor(env)
+		if err != nil {
+			return false, r.ruleError(err)
+		}
+		if role == nil {
+			return true, nil
+		}
+		var fields []string
+		if changed != nil {
+			fields = changed(m)
+		}
+		ok, err := r.rules.CanWrite(kind, env, fields)
+		if err != nil {
+			return false, r.ruleError(err)
+		}
+		if !ok {
+			return false, notPermitted("%s not permitted", kind)
+		}
+		id, _ := get(doc, "_id")
+		ids = append(ids, id)
+		return !one, nil
+	})
+	return ids, err
+}
+
+// checkUpsert checks that the document an upsert would create may be inserted.
+func (r *request) checkUpsert(query, update bson.D, replacement bool) error {
+	doc := map[string]any{}
+	equalities(query, doc)
+	if replacement {
+		for k, v := range rules.Plain(update) {
+			doc[k] = v
+		}
+	} else {
+		for _, op := range update {
+			fields, _ := op.Value.(bson.D)
+			for k, v := range rules.Plain(fields) {
+				top, _, _ := strings.Cut(k, ".")
+				switch op.Key {
+				case "$set", "$setOnInsert":
+					if top == k {
+						doc[k] = v
+						continue
+					}
+					fallthrough
+				default:
+					if _, ok := doc[top]; !ok {
+						doc[top] = nil
+					}
+				}
+			}
+		}
+	}
+	ok, err := r.rules.CanWrite(rules.Insert, r.caller.Env.WithRoot(doc, nil), nil)
+	if err != nil {
+		return r.ruleError(err)
+	}
+	if !ok {
+		return notPermitted("insert not permitted")
+	}
+	return nil
+}
+
+// equalities copies a query's top-level equality conditions into doc, as MongoDB does
+// for an upsert.
+func equalities(query bson.D, doc map[string]any) {
+	for _, e := range query {
+		if e.Key == "$and" {
+			if list, ok := e.Value.(bson.A); ok {
+				for _, c := range list {
+					if d, ok := c.(bson.D); ok {
+						equalities(d, doc)
+					}
+				}
+			}
+			continue
+		}
+		if strings.HasPrefix(e.Key, "$") {
+			continue
+		}
+		if d, ok := e.Value.(bson.D); ok && len(d) > 0 && strings.HasPrefix(d[0].Key, "$") {
+			if d[0].Key == "$eq" {
+				doc[e.Key] = rules.Plain(bson.D{{Key: "v", Value: d[0].Value}})["v"]
+			}
+			continue
+		}
+		doc[e.Key] = rules.Plain(bson.D{{Key: "v", Value: e.Value}})["v"]
+	}
+}
+
+// changedFields lists the top-level fields an update changes in pre.
+func changedFields(update bson.D, replacement bool, pre map[string]any) []string {
+	var out []string
+	if replacement {
+		next := rules.Plain(update)
+		for k, v := range next {
+			if k != "_id" && !reflect.DeepEqual(pre[k], v) {
+				out = append(out, k)
+			}
+		}
+		for k := range pre {
+			if _, ok := next[k]; !ok && k != "_id" {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	for _, op := range update {
+		fields, _ := op.Value.(bson.D)
+		for _, f := range fields {
+			out = append(out, f.Key)
+			if op.Key == "$rename" {
+				if to, ok := f.Value.(string); ok {
+					out = append(out, to)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (r *request) delete(ctx context.Context, many bool) (any, error) {
+	query, err := docArg(r.arg, "query", "filter")
+	if err != nil {
+		return nil, err
+	}
+	var res *mongo.DeleteResult
+	if r.caller.System {
+		if many {
+			res, err = r.coll.DeleteMany(ctx, nonNil(query))
+		} else {
+			res, err = r.coll.DeleteOne(ctx, nonNil(query))
+		}
+		if err != nil {
+			return nil, mongoError(r.ns, err)
+		}
+		return bson.D{{Key: "deletedCount", Value: res.DeletedCount}}, nil
+	}
+	sc, err := r.scope(true)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Delete, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return bson.D{{Key: "deletedCount", Value: int64(0)}}, nil
+	}
+	res, err = r.coll.DeleteMany(ctx, and(sc.query, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}))
+	if err != nil {
+		return nil, mongoError(r.ns, err)
+	}
+	return bson.D{{Key: "deletedCount", Value: res.DeletedCount}}, nil
+}
+
+// findOneAnd serves findOneAndUpdate, findOneAndReplace and findOneAndDelete.
+func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace bool) (any, error) {
+	filter, err := docArg(r.arg, "filter", "query")
+	if err != nil {
+		return nil, err
+	}
+	sort, err := docArg(r.arg, "sort")
+	if err != nil {
+		return nil, err
+	}
+	proj, err := docArg(r.arg, "projection", "project")
+	if err != nil {
+		return nil, err
+	}
+	upsert, err := boolArg(r.arg, "upsert")
+	if err != nil {
+		return nil, err
+	}
+	returnNew, err := boolArg(r.arg, "returnNewDocument")
+	if err != nil {
+		return nil, err
+	}
+	var update bson.D
+	replacement := false
+	if kind == rules.Update {
+		if update, replacement, err = updateArg(r.arg); err != nil {
+			return nil, err
+		}
+		if mustReplace && !replacement {
+			return nil, invalid("findOneAndReplace: the replacement document may not contain update operators")
+		}
+	}
+	after := options.Before
+	if returnNew {
+		after = options.After
+	}
+	run := func(filter any, upsert bool) (bson.D, error) {
+		filter = nonNil(filter)
+		var res *mongo.SingleResult
+		switch {
+		case kind == rules.Delete:
+			o := options.FindOneAndDelete()
+			if len(sort) > 0 {
+				o.SetSort(sort)
+			}
+			if r.caller.System && len(proj) > 0 {
+				o.SetProjection(proj)
+			}
+			res = r.coll.FindOneAndDelete(ctx, filter, o)
+		case replacement:
+			o := options.FindOneAndReplace().SetUpsert(upsert).SetReturnDocument(after)
+			if len(sort) > 0 {
+				o.SetSort(sort)
+			}
+			if r.caller.System && len(proj) > 0 {
+				o.SetProjection(proj)
+			}
+			res = r.coll.FindOneAndReplace(ctx, filter, update, o)
+		default:
+			o := options.FindOneAndUpdate().SetUpsert(upsert).SetReturnDocument(after)
+			if len(sort) > 0 {
+				o.SetSort(sort)
+			}
+			if r.caller.System && len(proj) > 0 {
+				o.SetProjection(proj)
+			}
+			res = r.coll.FindOneAndUpdate(ctx, filter, update, o)
+		}
+		var doc bson.D
+		if err := res.Decode(&doc); errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, nil
+		} else if err != nil {
+			return nil, mongoError(r.ns, err)
+		}
+		return doc, nil
+	}
+	if r.caller.System {
+		doc, err := run(filter, upsert)
+		if err != nil || doc == nil {
+			return nil, err
+		}
+		return doc, nil
+	}
+	sc, err := r.scope(true)
+	if err != nil {
+		return nil, err
+	}
+	opts := options.Find()
+	if len(sort) > 0 {
+		opts.SetSort(sort)
+	}
+	ids, err := r.writable(ctx, and(filter, sc.query), opts, true, kind, func(pre map[string]any) []string {
+		return changedFields(update, replacement, pre)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var doc bson.D
+	switch {
+	case len(ids) > 0:
+		doc, err = run(and(sc.query, bson.D{{Key: "_id", Value: ids[0]}}), false)
+	case upsert && kind == rules.Update:
+		if err := r.checkUpsert(filter, update, replacement); err != nil {
+			return nil, err
+		}
+		fq, _, ferr := r.rules.ApplyFilters(r.caller.Env)
+		if ferr != nil {
+			return nil, r.ruleError(ferr)
+		}
+		doc, err = run(and(filter, mapOrNil(fq)), true)
+	}
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	v, err := r.visible(doc, sc)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	if len(proj) > 0 {
+		return project(v, proj)
+	}
+	return v, nil
+}
