@@ -59,7 +59,7 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	engines, err := functionEngines([]*appconfig.App{app}, secrets, nil, function.DefaultTimeout)
+	engines, err := functionEngines([]*appconfig.App{app}, secrets, nil, function.DefaultTimeout, nil)
 	if err != nil {
 		return err
 	}

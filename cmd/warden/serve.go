@@ -17,6 +17,7 @@ import (
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/data"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
@@ -47,6 +48,7 @@ type serveConfig struct {
 	fnTimeout   time.Duration
 	logFormat   string
 	logLevel    string
+	mongoURIs   listFlag
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
@@ -65,6 +67,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&c.refreshTTL, "refresh-token-ttl", auth.DefaultRefreshTTL, "refresh-token lifetime for apps that do not set refresh_token_expiration_seconds (30m to 5 years)")
 	fs.StringVar(&c.sqliteSync, "sqlite-synchronous", "FULL", "SQLite synchronous mode: FULL (durable against power loss) or NORMAL (against process crashes only)")
 	fs.DurationVar(&c.fnTimeout, "function-timeout", function.DefaultTimeout, "time limit of one function call")
+	fs.Var(&c.mongoURIs, "mongodb-uri", "[NAME=]mongodb://... connection string for the data source NAME, or for every data source without one of its own (repeatable; env WARDEN_MONGODB_URI). Without one, data sources are served by the embedded engine in DATA/mongo")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -150,13 +153,35 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	engines, err := functionEngines(apps, secrets, log, cfg.fnTimeout)
+	dataOpts, err := dataOptions(cfg, secrets, log)
+	if err != nil {
+		return err
+	}
+	sources, err := openDataSources(ctx, apps, dataOpts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range sources {
+			s.Close(context.Background())
+		}
+	}()
+	if cfg.database != "" {
+		for _, s := range sources {
+			for _, name := range s.Names() {
+				if src, _ := s.Get(name); src.Embedded {
+					log.Warn("data source served by the embedded engine of this node only; with several nodes give it a MongoDB with --mongodb-uri", "data_source", name)
+				}
+			}
+		}
+	}
+	engines, err := functionEngines(apps, secrets, log, cfg.fnTimeout, sources)
 	if err != nil {
 		return err
 	}
 	svc, notices, err := auth.New(auth.Options{
 		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Logger: log, Secrets: secrets,
-		Apps: apps, RefreshTTL: cfg.refreshTTL, Functions: engines,
+		Apps: apps, RefreshTTL: cfg.refreshTTL, Functions: engines, Data: sources,
 	})
 	if err != nil {
 		return err
@@ -202,14 +227,57 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
+// dataOptions reads --mongodb-uri (and WARDEN_MONGODB_URI).
+func dataOptions(cfg *serveConfig, secrets *appconfig.Secrets, log *slog.Logger) (data.Options, error) {
+	opts := data.Options{DataDir: cfg.dataDir, URIs: map[string]string{}, Secrets: secrets, Logger: log}
+	uris := append([]string(nil), cfg.mongoURIs...)
+	if v := os.Getenv("WARDEN_MONGODB_URI"); v != "" && len(uris) == 0 {
+		uris = append(uris, v)
+	}
+	for _, u := range uris {
+		name, uri, named := strings.Cut(u, "=")
+		if !named || strings.Contains(name, "://") {
+			name, uri = "", u
+		}
+		if !strings.HasPrefix(uri, "mongodb://") && !strings.HasPrefix(uri, "mongodb+srv://") {
+			return opts, fmt.Errorf("--mongodb-uri: expected [NAME=]mongodb://... or mongodb+srv://...")
+		}
+		if name == "" {
+			opts.DefaultURI = uri
+		} else {
+			opts.URIs[name] = uri
+		}
+	}
+	return opts, nil
+}
+
+// openDataSources opens every app's data sources.
+func openDataSources(ctx context.Context, apps []*appconfig.App, opts data.Options) (map[string]*data.Sources, error) {
+	out := map[string]*data.Sources{}
+	for _, app := range apps {
+		if len(app.DataSources) == 0 {
+			continue
+		}
+		s, err := data.Open(ctx, app, opts)
+		if err != nil {
+			for _, o := range out {
+				o.Close(ctx)
+			}
+			return nil, fmt.Errorf("app %s: %w", app.ClientAppID, err)
+		}
+		out[app.ClientAppID] = s
+	}
+	return out, nil
+}
+
 // functionEngines compiles each app's functions.
-func functionEngines(apps []*appconfig.App, secrets *appconfig.Secrets, log *slog.Logger, timeout time.Duration) (map[string]*function.Engine, error) {
+func functionEngines(apps []*appconfig.App, secrets *appconfig.Secrets, log *slog.Logger, timeout time.Duration, sources map[string]*data.Sources) (map[string]*function.Engine, error) {
 	engines := map[string]*function.Engine{}
 	for _, app := range apps {
 		if app.Functions == nil {
 			continue
 		}
-		e, err := function.New(app, function.Options{Timeout: timeout, Logger: log, Secrets: secrets})
+		e, err := function.New(app, function.Options{Timeout: timeout, Logger: log, Secrets: secrets, Data: sources[app.ClientAppID]})
 		if err != nil {
 			return nil, fmt.Errorf("app %s: %w", app.ClientAppID, err)
 		}

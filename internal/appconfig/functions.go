@@ -164,3 +164,38 @@ func (a *App) FunctionNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// ResolvedValues returns every value by name with secret-backed values read from
+// secrets (left out when the secret is not set), as %%values in rules sees them.
+func (a *App) ResolvedValues(secrets *Secrets) map[string]any {
+	out := make(map[string]any, len(a.Values))
+	for name, v := range a.Values {
+		if v.FromSecret {
+			var secret string
+			if json.Unmarshal(v.Value, &secret) != nil {
+				continue
+			}
+			if s, ok := secrets.Get(secret); ok {
+				out[name] = s
+			}
+			continue
+		}
+		var x any
+		if json.Unmarshal(v.Value, &x) == nil {
+			out[name] = x
+		}
+	}
+	return out
+}
+
+// EnvironmentObject is %%environment / context.environment: {tag, values}.
+func (a *App) EnvironmentObject() map[string]any {
+	values := map[string]any{}
+	for k, raw := range a.EnvironmentValues {
+		var x any
+		if json.Unmarshal(raw, &x) == nil {
+			values[k] = x
+		}
+	}
+	return map[string]any{"tag": a.Environment, "values": values}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/wardenauth/warden/internal/auth/provider/facebook"
 	"github.com/wardenauth/warden/internal/auth/provider/google"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
+	"github.com/wardenauth/warden/internal/data"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
@@ -64,6 +65,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Functions holds each app's function engine, by client app id.
 	Functions map[string]*function.Engine
+	// Data holds each app's open data sources, by client app id.
+	Data map[string]*data.Sources
 	// AccessTTL is the access-token lifetime (default 30 minutes).
 	AccessTTL time.Duration
 	// RefreshTTL is the refresh-token lifetime for apps that do not set one (default 60 days).
@@ -89,6 +92,8 @@ type App struct {
 	providers map[string]*providerEntry
 	userpass  *userpass.Config
 	functions *function.Engine
+	data      *data.Sources
+	values    map[string]any
 }
 
 type providerEntry struct {
@@ -141,7 +146,11 @@ func New(opts Options) (*Service, []string, error) {
 		if _, dup := s.apps[cfg.ClientAppID]; dup {
 			return nil, nil, fmt.Errorf("two apps have the id %q", cfg.ClientAppID)
 		}
-		app := &App{App: cfg, providers: map[string]*providerEntry{}, functions: opts.Functions[cfg.ClientAppID]}
+		app := &App{App: cfg, providers: map[string]*providerEntry{}, functions: opts.Functions[cfg.ClientAppID],
+			data: opts.Data[cfg.ClientAppID], values: cfg.ResolvedValues(opts.Secrets)}
+		if cfg.CustomUserData != nil && app.data == nil {
+			notices = append(notices, fmt.Sprintf("app %s: custom user data is configured but its data source is not open; tokens carry none", cfg.ClientAppID))
+		}
 		names := make([]string, 0, len(cfg.Providers))
 		for name := range cfg.Providers {
 			names = append(names, name)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/wardenauth/warden/internal/function"
+	"github.com/wardenauth/warden/internal/store"
 )
 
 // FunctionUser is the context.user of a call made by the user behind p.
@@ -15,11 +16,28 @@ func (s *Service) FunctionUser(ctx context.Context, p Principal) (*function.User
 	if err != nil {
 		return nil, err
 	}
-	fu := &function.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: map[string]any{}}
+	return s.functionUserOf(ctx, p.App, u), nil
+}
+
+// functionUser is context.user for a user id, with the user's custom data.
+func (s *Service) functionUser(ctx context.Context, app *App, userID string) (*function.User, error) {
+	u, err := s.store.GetUser(ctx, app.ClientAppID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("reading user: %w", err)
+	}
+	return s.functionUserOf(ctx, app, u), nil
+}
+
+func (s *Service) functionUserOf(ctx context.Context, app *App, u store.User) *function.User {
+	custom := s.customData(ctx, app, u.ID)
+	if custom == nil {
+		custom = map[string]any{}
+	}
+	fu := &function.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: custom}
 	for _, id := range u.Identities {
 		fu.Identities = append(fu.Identities, function.Identity{ID: id.ID, ProviderType: id.ProviderType})
 	}
-	return fu, nil
+	return fu
 }
 
 // CallFunction runs the app function name for the user behind p, as a client call

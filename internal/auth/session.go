@@ -147,9 +147,12 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("log in: %w", err)
 	}
+	if created {
+		s.onUserCreation(ctx, app, user.ID)
+	}
 	access, err := s.ring.MintAccess(token.AccessParams{
 		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionID: sess.ID,
-		DeviceID: deviceID, IssuedAt: now, TTL: s.accessTTL,
+		DeviceID: deviceID, IssuedAt: now, TTL: s.accessTTL, UserData: s.customData(ctx, app, user.ID),
 	})
 	if err != nil {
 		return LoginResult{}, err
@@ -191,7 +194,7 @@ func (s *Service) link(ctx context.Context, p Principal, identity store.Identity
 	}
 	access, err := s.ring.MintAccess(token.AccessParams{
 		AppID: p.App.ClientAppID, DomainID: p.App.DomainID, UserID: p.UserID, SessionID: p.SessionID,
-		DeviceID: p.DeviceID, IssuedAt: s.clock.Now(), TTL: s.accessTTL,
+		DeviceID: p.DeviceID, IssuedAt: s.clock.Now(), TTL: s.accessTTL, UserData: s.customData(ctx, p.App, p.UserID),
 	})
 	if err != nil {
 		return LoginResult{}, err
@@ -290,7 +293,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (string, err
 	}
 	return s.ring.MintAccess(token.AccessParams{
 		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: sess.UserID, SessionID: sess.ID,
-		DeviceID: sess.DeviceID, IssuedAt: now, TTL: s.accessTTL,
+		DeviceID: sess.DeviceID, IssuedAt: now, TTL: s.accessTTL, UserData: s.customData(ctx, app, sess.UserID),
 	})
 }
 

@@ -123,6 +123,19 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 // readObject reads the body as an Extended JSON object, bounded by MaxBodyBytes. An
 // empty body is an empty object.
 func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := ejson.DecodeObject(data)
+	if err != nil {
+		return nil, badRequest("malformed request body: " + err.Error())
+	}
+	return obj, nil
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -131,11 +144,7 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) 
 	if err != nil {
 		return nil, badRequest("reading request body: " + err.Error())
 	}
-	obj, err := ejson.DecodeObject(data)
-	if err != nil {
-		return nil, badRequest("malformed request body: " + err.Error())
-	}
-	return obj, nil
+	return data, nil
 }
 
 // stringField returns the string field key of obj; it must be present when required.

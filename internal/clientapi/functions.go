@@ -9,10 +9,12 @@ import (
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/function"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // callFunction serves POST functions/call (§4.11): {name, arguments, service?}, run as
-// the calling user; the answer is the function's result as Extended JSON.
+// the calling user; the answer is the function's result as Extended JSON. With a
+// service, it is a MongoDB service action (§4.13) on that data source, under its rules.
 func (a *api) callFunction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, err := a.principal(r)
@@ -24,34 +26,64 @@ func (a *api) callFunction(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
 		return
 	}
-	body, err := readObject(w, r)
+	raw, err := readBody(w, r)
 	if err != nil {
 		a.writeError(ctx, w, err)
+		return
+	}
+	body, err := ejson.DecodeDocument(raw)
+	if err != nil {
+		a.writeError(ctx, w, badRequest("malformed request body: "+err.Error()))
 		return
 	}
 	a.runFunction(w, r, p, body)
 }
 
-func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Principal, body map[string]any) {
+func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Principal, body bson.D) {
 	ctx := r.Context()
-	name, err := stringField(body, "name", true)
+	fields, _ := ejson.Plain(body).(map[string]any)
+	name, err := stringField(fields, "name", true)
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
 	}
-	if svc, _ := body["service"].(string); svc != "" {
-		a.writeError(ctx, w, &apiError{http.StatusNotFound, "ServiceNotFound", "service not found: '" + svc + "'"})
+	service, err := stringField(fields, "service", false)
+	if err != nil {
+		a.writeError(ctx, w, err)
 		return
 	}
-	var args []any
-	switch v := body["arguments"].(type) {
-	case nil:
-	case []any:
-		args = v
-	default:
-		a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeInvalidParameter, "'arguments' must be an array"})
+	var rawArgs bson.A
+	for _, e := range body {
+		if e.Key != "arguments" || e.Value == nil {
+			continue
+		}
+		arr, ok := e.Value.(bson.A)
+		if !ok {
+			a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeInvalidParameter, "'arguments' must be an array"})
+			return
+		}
+		rawArgs = arr
+	}
+	if service != "" {
+		arg, err := serviceArgument(rawArgs)
+		if err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
+		out, err := a.svc.CallService(ctx, p, service, name, arg)
+		if err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
+		body, err := function.EncodeResult(out)
+		if err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
+		writeRaw(w, http.StatusOK, body)
 		return
 	}
+	args, _ := ejson.Plain(rawArgs).([]any)
 	out, err := a.svc.CallFunction(ctx, p, name, args, requestInfo(r))
 	if err != nil {
 		a.writeError(ctx, w, err)
@@ -60,13 +92,30 @@ func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Princip
 	writeRaw(w, http.StatusOK, out)
 }
 
-// callFunctionStreaming serves GET functions/call?baas_request=... (§4.12). Warden's
-// functions return values, not streams, so only the error paths exist yet: a bad token
-// is 401, a MongoDB watch names a service that is not served, anything else is refused.
+// serviceArgument is the one argument document of a MongoDB service call.
+func serviceArgument(args bson.A) (bson.D, error) {
+	if len(args) != 1 {
+		return nil, &apiError{http.StatusBadRequest, codeInvalidParameter, "a MongoDB service call takes exactly one argument document"}
+	}
+	arg, ok := args[0].(bson.D)
+	if !ok {
+		return nil, &apiError{http.StatusBadRequest, codeInvalidParameter, "the argument of a MongoDB service call must be a document"}
+	}
+	return arg, nil
+}
+
+// callFunctionStreaming serves GET functions/call?baas_request=... (§4.12, §4.14): a
+// MongoDB watch, answered as server-sent events. Functions return values, not streams,
+// so a streaming call without a service is refused.
 func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if _, err := a.principal(r); err != nil {
+	p, err := a.principal(r)
+	if err != nil {
 		a.writeError(ctx, w, err)
+		return
+	}
+	if p.App.ClientAppID != r.PathValue("app") {
+		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
 		return
 	}
 	raw, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("baas_request"))
@@ -74,16 +123,34 @@ func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, badRequest("baas_request must be standard base64 of a JSON request"))
 		return
 	}
-	body, err := ejson.DecodeObject(raw)
+	body, err := ejson.DecodeDocument(raw)
 	if err != nil {
 		a.writeError(ctx, w, badRequest("baas_request: "+err.Error()))
 		return
 	}
-	if svc, _ := body["service"].(string); svc != "" {
-		a.writeError(ctx, w, &apiError{http.StatusNotFound, "ServiceNotFound", "service not found: '" + svc + "'"})
+	fields, _ := ejson.Plain(body).(map[string]any)
+	service, _ := fields["service"].(string)
+	name, _ := fields["name"].(string)
+	if service == "" {
+		a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "streaming function calls are only available for a MongoDB watch: call the function with POST"})
 		return
 	}
-	a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "streaming function calls are not supported: call the function with POST"})
+	if name != "watch" {
+		a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "only watch can be called as a stream"})
+		return
+	}
+	var args bson.A
+	for _, e := range body {
+		if e.Key == "arguments" {
+			args, _ = e.Value.(bson.A)
+		}
+	}
+	arg, err := serviceArgument(args)
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	a.watch(w, r, p, service, arg)
 }
 
 // requestInfo is context.request: the caller's address and user agent (never the body,

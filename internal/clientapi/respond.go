@@ -66,6 +66,13 @@ var errorMapping = []struct {
 	{auth.ErrAPIKeyNotFound, http.StatusNotFound, "APIKeyNotFound"},
 	{auth.ErrAPIKeyExists, http.StatusConflict, "APIKeyAlreadyExists"},
 	{auth.ErrAuthFailed, http.StatusUnauthorized, codeAuthError},
+	{auth.ErrServiceNotFound, http.StatusNotFound, "ServiceNotFound"},
+	// App Services answered a write the rules refuse with 400 ("insert not permitted");
+	// never 401, which would send the SDK into a refresh loop.
+	{auth.ErrRuleNotPermitted, http.StatusBadRequest, "NoMatchingRuleFound"},
+	{auth.ErrServiceAction, http.StatusNotFound, codeFunctionNotFound},
+	{auth.ErrServiceUnsupported, http.StatusNotImplemented, "ServiceCommandNotFound"},
+	{auth.ErrMongo, http.StatusBadRequest, "MongoDBError"},
 }
 
 // apiError is an error the HTTP layer itself decides (bad body, unknown route, ...).

@@ -18,9 +18,19 @@ var ErrNotObject = errors.New("body must be a JSON object")
 // map[string]any, arrays []any, and Extended JSON wrappers their BSON values
 // (int32, int64, float64, bson.ObjectID, bson.DateTime, ...).
 func DecodeObject(data []byte) (map[string]any, error) {
+	d, err := DecodeDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	return toMap(d), nil
+}
+
+// DecodeDocument decodes an Extended JSON object into an ordered document, for bodies
+// whose key order matters (a MongoDB sort, a replacement document).
+func DecodeDocument(data []byte) (bson.D, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return map[string]any{}, nil
+		return bson.D{}, nil
 	}
 	if trimmed[0] != '{' {
 		return nil, ErrNotObject
@@ -29,7 +39,7 @@ func DecodeObject(data []byte) (map[string]any, error) {
 	if err := bson.UnmarshalExtJSON(trimmed, false, &d); err != nil {
 		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
 	}
-	return toMap(d), nil
+	return d, nil
 }
 
 // Plain turns a decoded BSON value into plain Go values: documents become

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,7 @@ function __wardenErrorText(e) {
 
 // callContext is one call's view of the engine: the `context` object it gets.
 type callContext struct {
+	ctx    context.Context
 	engine *Engine
 	vm     *vm
 	call   Call
@@ -159,7 +161,7 @@ func (c *callContext) contextObject() *goja.Object {
 		if _, ok := c.engine.programs[name]; !ok {
 			panic(rt.NewTypeError("function not found: '%s'", name))
 		}
-		inner := &callContext{engine: c.engine, vm: c.vm, call: c.call, system: c.system, depth: c.depth + 1}
+		inner := &callContext{ctx: c.ctx, engine: c.engine, vm: c.vm, call: c.call, system: c.system, depth: c.depth + 1}
 		args := make([]any, 0, len(call.Arguments))
 		jsArgs := call.Arguments[min(1, len(call.Arguments)):]
 		for _, a := range jsArgs {
@@ -183,9 +185,7 @@ func (c *callContext) contextObject() *goja.Object {
 	_ = ctx.Set("runningAsSystem", func() bool { return c.system })
 
 	services := rt.NewObject()
-	_ = services.Set("get", func(name string) goja.Value {
-		panic(rt.NewGoError(fmt.Errorf("service not found: '%s' (data sources are not served by this version of Warden)", name)))
-	})
+	_ = services.Set("get", c.servicesGet)
 	_ = ctx.Set("services", services)
 	http := rt.NewObject()
 	_ = ctx.Set("http", http)

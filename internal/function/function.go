@@ -11,7 +11,7 @@
 //
 // Limits of this engine, written down: there are no timers (setTimeout) and no
 // context.http; memory growth inside a call is bounded only by the time limit (goja has
-// no heap cap); context.services is filled by the data issue.
+// no heap cap); context.services.get(name) serves the app's MongoDB data sources.
 package function
 
 import (
@@ -28,6 +28,7 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/data"
 )
 
 // DefaultTimeout is how long a call may run unless configured otherwise. App Services
@@ -96,6 +97,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Secrets resolve secret-backed values.
 	Secrets *appconfig.Secrets
+	// Data are the app's data sources, for context.services.get (nil: none).
+	Data *data.Sources
 }
 
 // Engine runs one app's functions.
@@ -106,6 +109,8 @@ type Engine struct {
 	timeout  time.Duration
 	programs map[string]*goja.Program
 	prelude  *goja.Program
+	data     *data.Sources
+	values   map[string]any
 
 	slots chan struct{}
 	mu    sync.Mutex
@@ -114,7 +119,8 @@ type Engine struct {
 
 // New compiles the app's functions. A syntax error is reported with the file.
 func New(app *appconfig.App, opts Options) (*Engine, error) {
-	e := &Engine{app: app, secrets: opts.Secrets, log: opts.Logger, timeout: opts.Timeout, programs: map[string]*goja.Program{}}
+	e := &Engine{app: app, secrets: opts.Secrets, log: opts.Logger, timeout: opts.Timeout, programs: map[string]*goja.Program{},
+		data: opts.Data, values: app.ResolvedValues(opts.Secrets)}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,7 +133,7 @@ func New(app *appconfig.App, opts Options) (*Engine, error) {
 	}
 	e.slots = make(chan struct{}, size)
 	var err error
-	if e.prelude, err = goja.Compile("warden:prelude", prelude, true); err != nil {
+	if e.prelude, err = goja.Compile("warden:prelude", prelude+servicesPrelude, true); err != nil {
 		return nil, fmt.Errorf("function: prelude: %w", err)
 	}
 	names := app.FunctionNames()
@@ -257,7 +263,7 @@ func (e *Engine) Call(ctx context.Context, c Call) (result json.RawMessage, err 
 	defer stop()
 	defer timer.Stop()
 
-	cctx := &callContext{engine: e, vm: v, call: c, system: c.System || f.RunAsSystem}
+	cctx := &callContext{ctx: ctx, engine: e, vm: v, call: c, system: c.System || f.RunAsSystem}
 	val, err := cctx.invoke(c.Name, c.Args)
 	if err == nil {
 		val, err = v.settle(c.Name, val)

@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/wardenauth/warden/internal/data"
+	"github.com/wardenauth/warden/internal/function"
+	"github.com/wardenauth/warden/internal/rules"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// MaxCustomDataBytes bounds the custom user data carried in an access token's user_data
+// claim. Tokens travel in an HTTP header on every request; App Services recommended
+// keeping the document under 16 KB. A larger document is left out of the token (and
+// logged); it is still readable through the data source.
+const MaxCustomDataBytes = 16 << 10
+
+// Kinds of failure of data-source calls.
+var (
+	ErrServiceNotFound    = errors.New("service not found")
+	ErrRuleNotPermitted   = errors.New("not permitted by the rules")
+	ErrServiceAction      = errors.New("service action not found")
+	ErrServiceUnsupported = errors.New("not supported by the data source")
+	ErrMongo              = errors.New("MongoDB error")
+)
+
+// customData returns the user's custom user data for a token claim and context.user:
+// the document in relaxed Extended JSON form, or nil when there is none (or it is too
+// large, or the data source failed; both are logged, neither stops a login).
+func (s *Service) customData(ctx context.Context, app *App, userID string) map[string]any {
+	if app.data == nil || app.CustomUserData == nil {
+		return nil
+	}
+	doc, err := app.data.CustomUserData(ctx, userID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "reading custom user data failed; left out of the token", "app", app.ClientAppID, "user", userID, "err", err)
+		return nil
+	}
+	if doc == nil {
+		return nil
+	}
+	raw, err := bson.MarshalExtJSON(doc, false, false)
+	if err != nil {
+		s.log.ErrorContext(ctx, "encoding custom user data failed", "app", app.ClientAppID, "user", userID, "err", err)
+		return nil
+	}
+	if len(raw) > MaxCustomDataBytes {
+		s.log.WarnContext(ctx, "custom user data is larger than the token bound; left out of the token",
+			"app", app.ClientAppID, "user", userID, "bytes", len(raw), "limit", MaxCustomDataBytes)
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil
+	}
+	return m
+}
+
+// onUserCreation runs the app's on_user_creation_function_name, as the system user, with
+// the new user. A failure is logged; the login goes on, as App Services let it.
+func (s *Service) onUserCreation(ctx context.Context, app *App, userID string) {
+	cfg := app.CustomUserData
+	if cfg == nil || cfg.OnUserCreationFunctionName == "" || app.functions == nil {
+		return
+	}
+	user, err := s.functionUser(ctx, app, userID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "on-user-creation function: reading the user failed", "app", app.ClientAppID, "user", userID, "err", err)
+		return
+	}
+	arg := map[string]any{"id": user.ID, "type": user.Type, "data": user.Data, "custom_data": user.CustomData, "identities": user.Identities}
+	b, _ := json.Marshal(arg)
+	var plain map[string]any
+	_ = json.Unmarshal(b, &plain)
+	_, err = app.functions.Call(ctx, function.Call{Name: cfg.OnUserCreationFunctionName, Args: []any{plain}, User: user, System: true})
+	if err != nil {
+		s.log.ErrorContext(ctx, "on-user-creation function failed", "app", app.ClientAppID, "user", userID, "function", cfg.OnUserCreationFunctionName, "err", err)
+	}
+}
+
+// CallService runs a MongoDB service action ("find", "insertOne", ...) for the user
+// behind p, under the collection's rules.
+func (s *Service) CallService(ctx context.Context, p Principal, service, action string, arg bson.D) (any, error) {
+	src, ok := p.App.data.Get(service)
+	if !ok {
+		return nil, fail(ErrServiceNotFound, fmt.Sprintf("service not found: '%s'", service))
+	}
+	user, err := s.FunctionUser(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out, err := src.Execute(ctx, data.Caller{Env: s.rulesEnv(ctx, p.App, user)}, action, arg)
+	if err != nil {
+		return nil, dataError(err)
+	}
+	return out, nil
+}
+
+// DataSource returns the app's data source called name, and the caller for user p, for
+// requests that the HTTP layer streams (watch).
+func (s *Service) DataSource(ctx context.Context, p Principal, service string) (*data.Source, data.Caller, error) {
+	src, ok := p.App.data.Get(service)
+	if !ok {
+		return nil, data.Caller{}, fail(ErrServiceNotFound, fmt.Sprintf("service not found: '%s'", service))
+	}
+	user, err := s.FunctionUser(ctx, p)
+	if err != nil {
+		return nil, data.Caller{}, err
+	}
+	return src, data.Caller{Env: s.rulesEnv(ctx, p.App, user)}, nil
+}
+
+func (s *Service) rulesEnv(ctx context.Context, app *App, user *function.User) rules.Env {
+	if app.functions != nil {
+		return app.functions.RulesEnv(ctx, user)
+	}
+	ru := &rules.User{ID: user.ID, Type: user.Type, Data: user.Data, CustomData: user.CustomData}
+	for _, id := range user.Identities {
+		ru.Identities = append(ru.Identities, map[string]any{"id": id.ID, "provider_type": id.ProviderType})
+	}
+	return rules.Env{User: ru, Values: app.values, Environment: app.EnvironmentObject()}
+}
+
+// DataError maps the data package's errors to the Service's kinds.
+func dataError(err error) error {
+	var de *data.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	switch de.Kind {
+	case data.KindInvalid:
+		return fail(ErrInvalidParameter, de.Message)
+	case data.KindNotPermitted:
+		return fail(ErrRuleNotPermitted, de.Message)
+	case data.KindUnknownAction:
+		return fail(ErrServiceAction, de.Message)
+	case data.KindUnsupported:
+		return fail(ErrServiceUnsupported, de.Message)
+	}
+	return fail(ErrMongo, de.Message)
+}
+
+// DataError maps an error of the data package to the Service's kinds (for the HTTP
+// layer's streaming calls).
+func DataError(err error) error { return dataError(err) }

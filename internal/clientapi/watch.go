@@ -1,0 +1,73 @@
+package clientapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/wardenauth/warden/internal/auth"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// watch streams a collection's change events as server-sent events (§4.14). The change
+// stream is opened before the 200 is sent, so that an error (no such service, no
+// change streams in this data source, refused by the rules) is an ordinary JSON error,
+// and no event after the answer starts is missed.
+func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, service string, arg bson.D) {
+	ctx := r.Context()
+	src, caller, err := a.svc.DataSource(ctx, p, service)
+	if err != nil {
+		a.writeError(ctx, w, err)
+		return
+	}
+	stream, err := src.Watch(ctx, caller, arg)
+	if err != nil {
+		a.writeError(ctx, w, auth.DataError(err))
+		return
+	}
+	defer stream.Close(context.WithoutCancel(ctx))
+	flusher, _ := w.(http.Flusher)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	for {
+		ev, err := stream.Next(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				var ae *auth.Error
+				msg := "the change stream failed"
+				code := codeInternalServerError
+				if errors.As(auth.DataError(err), &ae) {
+					msg, code = ae.Message, "MongoDBError"
+				} else {
+					a.log.ErrorContext(ctx, "watch failed", "err", err)
+				}
+				fmt.Fprintf(w, "event: error\ndata: %s\n\n", sseEscape(fmt.Sprintf(`{"error_code":%q,"error":%q}`, code, msg)))
+			}
+			return
+		}
+		text, err := bson.MarshalExtJSON(ev, false, false)
+		if err != nil {
+			a.log.ErrorContext(ctx, "watch: encoding an event failed", "err", err)
+			return
+		}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", sseEscape(string(text))); err != nil {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}
+
+// sseEscape percent-encodes what would break an event's data line, as realm-web decodes
+// it: % first, then CR and LF.
+func sseEscape(s string) string {
+	return strings.NewReplacer("%", "%25", "\n", "%0A", "\r", "%0D").Replace(s)
+}

@@ -1,0 +1,114 @@
+package data
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// ChangeStream is an open watch: the change events of one collection that the caller
+// may see.
+type ChangeStream struct {
+	req *request
+	cs  *mongo.ChangeStream
+	sc  scope
+	all bool
+}
+
+// Watch opens a change stream on the collection of arg ({database, collection[, ids]
+// [, filter]}): ids limits it to documents with those _ids, filter is a $match over
+// the change events. It needs a MongoDB replica set or sharded cluster; the embedded
+// engine has no change streams and answers KindUnsupported.
+func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*ChangeStream, error) {
+	req, err := src.open(caller, arg)
+	if err != nil {
+		return nil, err
+	}
+	if src.Embedded {
+		return nil, &Error{Kind: KindUnsupported, Message: "watch: change streams are not supported by the embedded data store; configure a MongoDB replica set for this data source"}
+	}
+	pipeline := bson.A{}
+	if raw, ok := get(arg, "ids"); ok && raw != nil {
+		ids, isArr := raw.(bson.A)
+		if !isArr {
+			return nil, invalid("'ids' must be an array")
+		}
+		pipeline = append(pipeline, bson.D{{Key: "$match", Value: bson.D{{Key: "documentKey._id", Value: bson.D{{Key: "$in", Value: ids}}}}}})
+	}
+	filter, err := docArg(arg, "filter")
+	if err != nil {
+		return nil, err
+	}
+	if len(filter) > 0 {
+		pipeline = append(pipeline, bson.D{{Key: "$match", Value: filter}})
+	}
+	s := &ChangeStream{req: req}
+	if !caller.System {
+		fq, _, err := req.rules.ApplyFilters(caller.Env)
+		if err != nil {
+			return nil, req.ruleError(err)
+		}
+		if len(fq) > 0 {
+			return nil, notPermitted("watch is not available to users on '%s': a filter of its rules applies, and filters cannot be applied to change events", req.ns)
+		}
+		if s.sc, err = req.scope(false); err != nil {
+			return nil, err
+		}
+		_, s.all, _ = req.rules.ReadQuery(caller.Env)
+		s.all = s.all && req.rules.DocumentLevelOnly()
+	}
+	opts := options.ChangeStream().SetFullDocument(options.UpdateLookup)
+	cs, err := req.coll.Watch(ctx, pipeline, opts)
+	if err != nil {
+		return nil, mongoError(req.ns, err)
+	}
+	s.cs = cs
+	return s, nil
+}
+
+// Next waits for the next event the caller may see. It returns nil and the stream's
+// error when the stream ends (ctx canceled, or MongoDB failed).
+func (s *ChangeStream) Next(ctx context.Context) (bson.D, error) {
+	for s.cs.Next(ctx) {
+		var ev bson.D
+		if err := s.cs.Decode(&ev); err != nil {
+			return nil, fmt.Errorf("watch: decoding an event: %w", err)
+		}
+		if s.req.caller.System {
+			return ev, nil
+		}
+		full, hasDoc := get(ev, "fullDocument")
+		doc, isDoc := full.(bson.D)
+		if !hasDoc || !isDoc {
+			// A delete (or a document gone by lookup time): no document to judge it by,
+			// so only callers who may read the whole collection see it.
+			if s.all {
+				return ev, nil
+			}
+			continue
+		}
+		visible, err := s.req.visible(doc, s.sc)
+		if err != nil {
+			return nil, err
+		}
+		if visible == nil {
+			continue
+		}
+		for i := range ev {
+			if ev[i].Key == "fullDocument" {
+				ev[i].Value = visible
+			}
+		}
+		return ev, nil
+	}
+	if err := s.cs.Err(); err != nil {
+		return nil, mongoError(s.req.ns, err)
+	}
+	return nil, ctx.Err()
+}
+
+// Close ends the stream.
+func (s *ChangeStream) Close(ctx context.Context) error { return s.cs.Close(ctx) }
