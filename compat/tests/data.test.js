@@ -1,0 +1,165 @@
+// realm-web's mongoClient against Warden's embedded data store: CRUD as realm-js's
+// remote-mongodb-service tests use it, the rules of examples/todo (owners, a hidden
+// field, refused inserts), system functions, and custom user data.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const { Realm, freshApp, uniqueEmail } = require("./helpers");
+
+const TODO_APP_ID = process.env.WARDEN_TODO_APP_ID;
+
+async function newUser(app) {
+  const email = uniqueEmail("data");
+  await app.emailPasswordAuth.registerUser({ email, password: "password1" });
+  return app.logIn(Realm.Credentials.emailPassword(email, "password1"));
+}
+
+function sandbox(user) {
+  return user.mongoClient("mongodb-atlas").db("todo").collection("Sandbox");
+}
+
+test("CRUD through mongoClient, with realm-web's argument shapes and Extended JSON", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await app.logIn(Realm.Credentials.anonymous(false));
+  const coll = sandbox(user);
+  const runId = Date.now() * 1000 + Math.floor(Math.random() * 1000); // above 2^32: sent as $numberLong
+
+  const one = await coll.insertOne({ runId, name: "Alice", n: 1 });
+  assert.equal(one.insertedId.constructor.name, "ObjectId");
+  const many = await coll.insertMany([{ runId, name: "Bob", n: 2 }, { runId, name: "Charlie", n: 3, when: new Date(0) }]);
+  assert.equal(many.insertedIds.length, 2);
+
+  assert.equal(await coll.count({ runId }), 3);
+  assert.equal(await coll.count({ runId }, { limit: 2 }), 2);
+  const found = await coll.find({ runId }, { sort: { n: -1 }, limit: 2, projection: { name: 1, _id: 0 } });
+  assert.deepEqual(found, [{ name: "Charlie" }, { name: "Bob" }]);
+  const alice = await coll.findOne({ _id: { $eq: one.insertedId } });
+  assert.equal(alice.name, "Alice");
+  assert.equal(alice._id.toHexString(), one.insertedId.toHexString());
+  const charlie = await coll.findOne({ runId, name: "Charlie" });
+  assert.ok(charlie.when instanceof Date && charlie.when.getTime() === 0, "dates come back as Date");
+
+  // Updates: operators, a plain document (updateOne), a plain document on many, an upsert.
+  let res = await coll.updateOne({ runId, name: "Alice" }, { $set: { n: 10 } });
+  assert.deepEqual([res.matchedCount, res.modifiedCount, res.upsertedId], [1, 1, undefined]);
+  res = await coll.updateOne({ _id: one.insertedId }, { runId, name: "Alison" });
+  assert.deepEqual([res.matchedCount, res.modifiedCount], [1, 1]);
+  assert.deepEqual(Object.keys(await coll.findOne({ _id: one.insertedId })), ["_id", "runId", "name"], "a plain document replaces");
+  res = await coll.updateMany({ runId }, { hiddenField: "same secret" });
+  assert.deepEqual([res.matchedCount, res.modifiedCount], [3, 3]);
+  res = await coll.updateMany({ runId, name: "Nobody" }, { $set: { x: 1 } }, { upsert: true });
+  assert.deepEqual([res.matchedCount, res.modifiedCount], [0, 0]);
+  assert.ok(res.upsertedId, "upsertedId is set for an upsert");
+  assert.equal(await coll.count({ runId }), 4);
+
+  // findOneAnd*: a plain document replaces; returnNewDocument picks the image.
+  const dennis = await coll.findOneAndUpdate({ runId, name: "Dennis" }, { runId, name: "Dennis", hiddenField: "x" }, { upsert: true, returnNewDocument: true });
+  assert.deepEqual(Object.keys(dennis), ["_id", "runId", "name", "hiddenField"]);
+  const pre = await coll.findOneAndUpdate({ runId, name: "Dennis" }, { $set: { n: 5 } });
+  assert.equal(pre.n, undefined, "the pre-image is returned by default");
+  const replaced = await coll.findOneAndReplace({ runId, name: "Dennis" }, { runId, name: "Dennis", n: 6 }, { returnNewDocument: true });
+  assert.equal(replaced.n, 6);
+  assert.equal(replaced.hiddenField, undefined);
+  assert.equal(await coll.findOneAndUpdate({ runId, name: "Nobody at all" }, { $set: { n: 1 } }), null);
+
+  // findOneAndDelete (sent by realm-web as findOneAndReplace without an update).
+  const before = await coll.count({ runId });
+  const deleted = await coll.findOneAndDelete({ runId }, { sort: { n: -1 } });
+  assert.equal(deleted.name, "Dennis", "the highest n (6) goes first: Alison lost her n when she was replaced");
+  assert.equal(await coll.count({ runId }), before - 1);
+
+  // Aggregation.
+  const agg = await coll.aggregate([{ $match: { runId } }, { $group: { _id: "$runId", total: { $sum: 1 } } }]);
+  assert.deepEqual(agg, [{ _id: runId, total: before - 1 }]);
+
+  // Deletes.
+  assert.deepEqual(await coll.deleteOne({ runId, name: "Bob" }), { deletedCount: 1 });
+  const rest = await coll.deleteMany({ runId });
+  assert.equal(rest.deletedCount, before - 2);
+  assert.equal(await coll.count({ runId }), 0);
+});
+
+test("the rules: owners see only their items, a hidden field stays hidden, foreign inserts are refused", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const alice = await newUser(app);
+  const bob = await newUser(app);
+  const aliceItems = alice.mongoClient("mongodb-atlas").db("todo").collection("Item");
+  const bobItems = bob.mongoClient("mongodb-atlas").db("todo").collection("Item");
+
+  await aliceItems.insertMany([{ summary: "alice 1", owner_id: alice.id, isComplete: false }, { summary: "alice 2", owner_id: alice.id, isComplete: false }]);
+  await bobItems.insertOne({ summary: "bob 1", owner_id: bob.id, isComplete: false });
+
+  const mine = await aliceItems.find({});
+  assert.deepEqual(mine.map((d) => d.summary).sort(), ["alice 1", "alice 2"]);
+  assert.equal(await bobItems.count({}), 1);
+  assert.equal(await bobItems.findOne({ summary: "alice 1" }), null, "bob cannot see alice's item");
+
+  // A field the rules hide: set by the system, never shown to the owner.
+  assert.equal(await alice.functions.countAllItems() >= 3, true, "a system function sees every item");
+  assert.equal(await alice.functions.countMyItems(), 2, "a user function sees only the caller's items");
+
+  await assert.rejects(bobItems.insertOne({ summary: "forged", owner_id: alice.id }), (err) => {
+    assert.equal(err.statusCode, 400);
+    assert.equal(err.errorCode, "NoMatchingRuleFound");
+    assert.match(err.message, /insert not permitted/);
+    return true;
+  });
+  assert.equal(bob.state, "active", "a refused write does not log the user out");
+  await assert.rejects(aliceItems.insertOne({ summary: "x", owner_id: alice.id, internalNote: "sneaky" }), /insert not permitted/);
+
+  // Updates and deletes reach only the caller's own documents.
+  const upd = await bobItems.updateMany({}, { $set: { isComplete: true } });
+  assert.equal(upd.matchedCount, 1);
+  const del = await bobItems.deleteMany({});
+  assert.equal(del.deletedCount, 1);
+  assert.equal(await aliceItems.count({}), 2, "bob's deleteMany left alice's items alone");
+
+  // A collection without rules is closed to users.
+  const other = alice.mongoClient("mongodb-atlas").db("todo").collection("NoRules");
+  await assert.rejects(other.find({}), (err) => err.statusCode === 400 && /no rule exists for namespace 'todo.NoRules'/.test(err.message));
+});
+
+test("a hidden field is left out of what the owner reads", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await app.logIn(Realm.Credentials.anonymous(false));
+  const items = user.mongoClient("mongodb-atlas").db("todo").collection("Item");
+  const { insertedId } = await items.insertOne({ summary: "with a note", owner_id: user.id });
+  // A system function writes the internal note and sees it.
+  const annotated = await user.functions.annotateItem(insertedId);
+  assert.equal(annotated.internalNote, "reviewed by support");
+  const doc = await items.findOne({ _id: insertedId });
+  assert.deepEqual(Object.keys(doc).sort(), ["_id", "owner_id", "summary"]);
+});
+
+test("custom user data: written at creation, in the token, fresh after refreshCustomData", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await newUser(app);
+  assert.equal(user.customData.favoriteColor, "blue", "the on-user-creation function ran before the first token");
+  assert.equal(user.customData.userId, user.id);
+  assert.equal(await user.functions.setFavoriteColor("green"), 1);
+  assert.equal(user.customData.favoriteColor, "blue", "the token is stale until refreshed");
+  const fresh = await user.refreshCustomData();
+  assert.equal(fresh.favoriteColor, "green");
+  assert.equal(user.customData.favoriteColor, "green");
+
+  // The rules of todo.users let the user change only favoriteColor in their own document.
+  const users = user.mongoClient("mongodb-atlas").db("todo").collection("users");
+  await assert.rejects(users.updateOne({ userId: user.id }, { $set: { userId: "someone-else" } }), /update not permitted/);
+  await assert.rejects(users.insertOne({ userId: user.id }), /insert not permitted/);
+});
+
+test("watch is refused with a clear error on the embedded store, and unknown services are 404", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await app.logIn(Realm.Credentials.anonymous(false));
+  await assert.rejects(
+    (async () => {
+      for await (const ev of sandbox(user).watch()) {
+        assert.fail("unexpected change event " + JSON.stringify(ev));
+      }
+    })(),
+    (err) => err.statusCode === 501 && /change streams are not supported/.test(err.message),
+  );
+  const nope = user.mongoClient("no-such-service").db("d").collection("c");
+  await assert.rejects(nope.find({}), (err) => err.statusCode === 404 && err.errorCode === "ServiceNotFound");
+  assert.equal(user.state, "active");
+});
