@@ -65,6 +65,8 @@ func functionError(name string, err error) error {
 		return fail(ErrFunctionNotFound, fmt.Sprintf("function not found: '%s'", name))
 	case errors.Is(err, function.ErrPrivate):
 		return fail(ErrFunctionPrivate, fmt.Sprintf("function '%s' is private and cannot be called by a client", name))
+	case errors.Is(err, function.ErrNotPermitted):
+		return fail(ErrRuleNotPermitted, err.Error())
 	case errors.Is(err, function.ErrTimeout):
 		return fail(ErrFunctionTimeout, fmt.Sprintf("function '%s' ran past its time limit and was stopped", name))
 	case errors.As(err, &ee):

@@ -12,7 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// testApp writes an app directory with one data source and rules for todo.Item (the
+// testApp writes an app directory with one data source and rules for wardentest.Item (the
 // template owner rule with a hidden field) and a default rule for everything else.
 func testApp(t *testing.T) *appconfig.App {
 	t.Helper()
@@ -29,13 +29,13 @@ func testApp(t *testing.T) *appconfig.App {
 	write("root_config.json", `{"name":"data-test"}`)
 	write("data_sources/mongodb-atlas/config.json", `{"name":"mongodb-atlas","type":"mongodb-atlas","config":{"clusterName":"Cluster0"}}`)
 	write("data_sources/mongodb-atlas/default_rule.json", `{"roles":[{"name":"all","apply_when":{},"read":true,"write":true,"insert":true,"delete":true}]}`)
-	write("data_sources/mongodb-atlas/todo/Item/rules.json", `{"database":"todo","collection":"Item","roles":[{"name":"owner",
+	write("data_sources/mongodb-atlas/wardentest/Item/rules.json", `{"database":"wardentest","collection":"Item","roles":[{"name":"owner",
 	  "apply_when":{"owner_id":"%%user.id"},
 	  "fields":{"_id":{"read":true,"write":true},"summary":{"read":true,"write":true},"owner_id":{"read":true,"write":true},"n":{"read":true,"write":true},
 	            "hidden":{"read":false,"write":false}},
 	  "insert":true,"delete":true,"additional_fields":{}}]}`)
-	write("data_sources/mongodb-atlas/todo/Locked/rules.json", `{"database":"todo","collection":"Locked","roles":[{"name":"ro","apply_when":{},"read":true,"insert":false,"delete":false}]}`)
-	write("auth/custom_user_data.json", `{"enabled":true,"mongo_service_name":"mongodb-atlas","database_name":"app","collection_name":"users","user_id_field":"user_id"}`)
+	write("data_sources/mongodb-atlas/wardentest/Locked/rules.json", `{"database":"wardentest","collection":"Locked","roles":[{"name":"ro","apply_when":{},"read":true,"insert":false,"delete":false}]}`)
+	write("auth/custom_user_data.json", `{"enabled":true,"mongo_service_name":"mongodb-atlas","database_name":"wardentest_app","collection_name":"users","user_id_field":"user_id"}`)
 	app, err := appconfig.Load(dir, appconfig.Options{AppID: "data-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -43,17 +43,28 @@ func testApp(t *testing.T) *appconfig.App {
 	return app
 }
 
+// openTest opens the test app's data source: the embedded engine, or the real MongoDB
+// at $WARDEN_TEST_MONGODB_URI when it is set (its databases wardentest and
+// wardentest_app are dropped first).
 func openTest(t *testing.T) (*Sources, *Source) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, testApp(t), Options{DataDir: t.TempDir()})
+	real := os.Getenv("WARDEN_TEST_MONGODB_URI")
+	s, err := Open(ctx, testApp(t), Options{DataDir: t.TempDir(), DefaultURI: real})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
 	src, ok := s.Get("mongodb-atlas")
-	if !ok || !src.Embedded {
+	if !ok || src.Embedded != (real == "") {
 		t.Fatalf("source: %v embedded=%v", ok, src != nil && src.Embedded)
+	}
+	if real != "" {
+		for _, db := range []string{"wardentest", "wardentest_app"} {
+			if err := src.Client().Database(db).Drop(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	return s, src
 }
@@ -74,7 +85,7 @@ func exec(t *testing.T, src *Source, c Caller, action string, arg bson.D) any {
 }
 
 func ns(coll string, rest ...bson.E) bson.D {
-	return append(bson.D{{Key: "database", Value: "todo"}, {Key: "collection", Value: coll}}, rest...)
+	return append(bson.D{{Key: "database", Value: "wardentest"}, {Key: "collection", Value: coll}}, rest...)
 }
 
 func field(d any, key string) any {
@@ -285,7 +296,7 @@ func TestCustomUserData(t *testing.T) {
 		t.Fatalf("no document: %v %v", d, err)
 	}
 	oid, _ := bson.ObjectIDFromHex("65a000000000000000000001")
-	coll := src.Client().Database("app").Collection("users")
+	coll := src.Client().Database("wardentest_app").Collection("users")
 	if _, err := coll.InsertOne(ctx, bson.D{{Key: "user_id", Value: oid}, {Key: "kind", Value: "oid"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@
 package function
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/data"
+	"github.com/wardenauth/warden/internal/rules"
 )
 
 // DefaultTimeout is how long a call may run unless configured otherwise. App Services
@@ -236,9 +238,10 @@ func (e *Engine) Call(ctx context.Context, c Call) (result json.RawMessage, err 
 	if c.FromClient && f.Private {
 		return nil, fmt.Errorf("%w: '%s'", ErrPrivate, c.Name)
 	}
-	if c.FromClient && len(f.CanEvaluate) > 0 && string(f.CanEvaluate) != "{}" && string(f.CanEvaluate) != "null" {
-		// Rule expressions come with the rules engine; until then refuse rather than allow.
-		return nil, &ExecError{Function: c.Name, Message: fmt.Sprintf("function '%s' has a can_evaluate rule, which this version of Warden cannot evaluate yet", c.Name)}
+	if c.FromClient {
+		if err := e.canEvaluate(ctx, f, c); err != nil {
+			return nil, err
+		}
 	}
 	v, err := e.acquire(ctx)
 	if err != nil {
@@ -282,6 +285,34 @@ func (e *Engine) Call(ctx context.Context, c Call) (result json.RawMessage, err 
 		return nil, v.describe(c.Name, err)
 	}
 	return result, nil
+}
+
+// ErrNotPermitted: the function's can_evaluate rule is false for this caller.
+var ErrNotPermitted = errors.New("function call not permitted")
+
+// canEvaluate checks the function's can_evaluate rule for a client call: an expression
+// over %%user, %%values, %%environment, %%request and %%args (the call's arguments).
+// An absent or empty rule allows every authenticated caller.
+func (e *Engine) canEvaluate(ctx context.Context, f *appconfig.Function, c Call) error {
+	raw := bytes.TrimSpace(f.CanEvaluate)
+	if len(raw) == 0 || string(raw) == "{}" || string(raw) == "null" {
+		return nil
+	}
+	expr, err := rules.ParseExpression(raw)
+	if err != nil {
+		return fmt.Errorf("function %s: can_evaluate: %w", c.Name, err)
+	}
+	env := e.RulesEnv(ctx, c.User)
+	env.Args = c.Args
+	env.Request = map[string]any{"remoteIPAddress": c.Request.RemoteIPAddress, "httpUserAgent": c.Request.HTTPUserAgent, "httpReferrer": c.Request.HTTPReferrer}
+	ok, err := rules.Evaluate(expr, env)
+	if err != nil {
+		e.log.Warn("can_evaluate rule failed; call refused", "app", e.app.ClientAppID, "function", c.Name, "err", err)
+	}
+	if err != nil || !ok {
+		return fmt.Errorf("%w: the can_evaluate rule of '%s' does not allow this call", ErrNotPermitted, c.Name)
+	}
+	return nil
 }
 
 // CallValue runs a function and returns its result decoded into plain Go values

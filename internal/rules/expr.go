@@ -56,6 +56,8 @@ type Env struct {
 	Root, PrevRoot map[string]any
 	// Function runs %function expressions; nil makes them false.
 	Function FunctionCaller
+	// Args are a function call's arguments (%%args), for can_evaluate rules.
+	Args []any
 }
 
 // WithRoot returns a copy of env about another document.
@@ -364,17 +366,17 @@ func expandString(s string, env Env) (any, error) {
 		base = mapValue(env.Environment)
 	case "request":
 		base = mapValue(env.Request)
+	case "args":
+		args := make([]any, len(env.Args))
+		copy(args, env.Args)
+		base = args
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrUnknownExpansion, s)
 	}
 	if rest == "" {
 		return base, nil
 	}
-	m, ok := base.(map[string]any)
-	if !ok {
-		return missing, nil
-	}
-	return lookup(m, rest), nil
+	return lookupIn(base, rest), nil
 }
 
 func rootValue(m map[string]any) any {
@@ -393,10 +395,14 @@ func mapValue(m map[string]any) any {
 
 // lookup follows a dotted path through documents (and array indexes).
 func lookup(m map[string]any, path string) any {
-	var cur any = m
 	if m == nil {
 		return missing
 	}
+	return lookupIn(m, path)
+}
+
+// lookupIn follows a dotted path from any value.
+func lookupIn(cur any, path string) any {
 	for _, part := range strings.Split(path, ".") {
 		switch c := cur.(type) {
 		case map[string]any:

@@ -219,3 +219,17 @@ func Plain(doc any) map[string]any {
 	}
 	return m
 }
+
+// ParseExpression reads one rule expression (a can_evaluate rule, say) from Extended
+// JSON and checks it as Parse checks the expressions of a rule file.
+func ParseExpression(data []byte) (any, error) {
+	var wrap bson.D
+	if err := bson.UnmarshalExtJSON([]byte(`{"e":`+string(data)+`}`), false, &wrap); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	expr := toPlain(wrap).(map[string]any)["e"]
+	if err := Check(expr); err != nil {
+		return nil, err
+	}
+	return expr, nil
+}
