@@ -240,7 +240,7 @@ func dataOptions(cfg *serveConfig, secrets *appconfig.Secrets, log *slog.Logger)
 			name, uri = "", u
 		}
 		if !strings.HasPrefix(uri, "mongodb://") && !strings.HasPrefix(uri, "mongodb+srv://") {
-			return opts, fmt.Errorf("--mongodb-uri: expected [NAME=]mongodb://... or mongodb+srv://...")
+			return opts, fmt.Errorf("--mongodb-uri: expected [NAME=]URI with a mongodb:// or mongodb+srv:// URI, got %q", redactURI(uri))
 		}
 		if name == "" {
 			opts.DefaultURI = uri
@@ -295,4 +295,16 @@ func openStore(ctx context.Context, database, dataDir, sqliteSync string) (*sqls
 		return postgres.Open(ctx, database, postgres.Options{})
 	}
 	return sqlite.Open(ctx, filepath.Join(dataDir, "warden.db"), sqlite.Options{Synchronous: sqliteSync})
+}
+
+// redactURI hides the credentials of a connection string in messages.
+func redactURI(uri string) string {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return "(not a URI)"
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "<credentials>@" + rest[at+1:]
+	}
+	return scheme + "://" + rest
 }

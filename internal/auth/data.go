@@ -31,6 +31,12 @@ var (
 // the document in relaxed Extended JSON form, or nil when there is none (or it is too
 // large, or the data source failed; both are logged, neither stops a login).
 func (s *Service) customData(ctx context.Context, app *App, userID string) map[string]any {
+	return s.readCustomData(ctx, app, userID, true)
+}
+
+// readCustomData reads the custom data; bounded leaves out a document over
+// MaxCustomDataBytes (for tokens).
+func (s *Service) readCustomData(ctx context.Context, app *App, userID string, bounded bool) map[string]any {
 	if app.data == nil || app.CustomUserData == nil {
 		return nil
 	}
@@ -47,7 +53,7 @@ func (s *Service) customData(ctx context.Context, app *App, userID string) map[s
 		s.log.ErrorContext(ctx, "encoding custom user data failed", "app", app.ClientAppID, "user", userID, "err", err)
 		return nil
 	}
-	if len(raw) > MaxCustomDataBytes {
+	if bounded && len(raw) > MaxCustomDataBytes {
 		s.log.WarnContext(ctx, "custom user data is larger than the token bound; left out of the token",
 			"app", app.ClientAppID, "user", userID, "bytes", len(raw), "limit", MaxCustomDataBytes)
 		return nil

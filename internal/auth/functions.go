@@ -29,7 +29,7 @@ func (s *Service) functionUser(ctx context.Context, app *App, userID string) (*f
 }
 
 func (s *Service) functionUserOf(ctx context.Context, app *App, u store.User) *function.User {
-	custom := s.customData(ctx, app, u.ID)
+	custom := s.readCustomData(ctx, app, u.ID, false)
 	if custom == nil {
 		custom = map[string]any{}
 	}
