@@ -80,6 +80,7 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 		".mdb/meta.json":                         `{"client_app_id": "parts-abcde"}`,
 		"auth/providers.json":                    `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "oauth2-github": {"name": "oauth2-github", "type": "oauth2-github"}}`,
 		"data_sources/mongodb-atlas/config.json": `{"name": "mongodb-atlas", "type": "mongodb-atlas", "config": {"clusterName": "Cluster0"}}`,
+		"triggers/onLogin.json":                  `{"name": "onLogin", "type": "AUTHENTICATION"}`,
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -92,7 +93,7 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 	}
 	srv := startServer(t, "--app", dir)
 	log := srv.log.String()
-	for _, want := range []string{`provider type \"oauth2-github\" is not supported yet`, "data_sources is present but not served"} {
+	for _, want := range []string{`provider type \"oauth2-github\" is not supported yet`, "triggers is present but not served", `msg="data source" app=parts-abcde name=mongodb-atlas engine=embedded`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log does not say %q:\n%s", want, log)
 		}

@@ -166,6 +166,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			s.Close(context.Background())
 		}
 	}()
+	for appID, s := range sources {
+		for _, name := range s.Names() {
+			src, _ := s.Get(name)
+			engine := "mongodb"
+			if src.Embedded {
+				engine = "embedded"
+			}
+			log.Info("data source", "app", appID, "name", name, "engine", engine)
+		}
+	}
 	if cfg.database != "" {
 		for _, s := range sources {
 			for _, name := range s.Names() {

@@ -4,7 +4,7 @@
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { Realm, freshApp, uniqueEmail } = require("./helpers");
+const { Realm, APP_ID, freshApp, uniqueEmail, jwtPayload } = require("./helpers");
 
 const TODO_APP_ID = process.env.WARDEN_TODO_APP_ID;
 
@@ -146,6 +146,22 @@ test("custom user data: written at creation, in the token, fresh after refreshCu
   const users = user.mongoClient("mongodb-atlas").db("todo").collection("users");
   await assert.rejects(users.updateOne({ userId: user.id }, { $set: { userId: "someone-else" } }), /update not permitted/);
   await assert.rejects(users.insertOne({ userId: user.id }), /insert not permitted/);
+});
+
+test("custom user data over the token bound is left out of the token, and no data means no claim", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await newUser(app);
+  assert.equal(await user.functions.setFavoriteColor("x".repeat(20000)), 1);
+  assert.deepEqual(await user.refreshCustomData(), {}, "a 20 KB document is not put into the token");
+  assert.equal(jwtPayload(user.accessToken).user_data, undefined);
+  assert.equal(user.state, "active");
+  await user.functions.setFavoriteColor("red");
+  assert.equal((await user.refreshCustomData()).favoriteColor, "red");
+
+  const plain = freshApp(APP_ID);
+  const guest = await plain.logIn(Realm.Credentials.anonymous(false));
+  assert.ok(!("user_data" in jwtPayload(guest.accessToken)), "an app without custom user data sends no user_data claim (never null)");
+  assert.deepEqual(guest.customData, {});
 });
 
 test("watch is refused with a clear error on the embedded store, and unknown services are 404", async () => {
