@@ -25,6 +25,7 @@ import (
 	"github.com/wardenauth/warden/internal/store/sqlite"
 	"github.com/wardenauth/warden/internal/store/sqlstore"
 	"github.com/wardenauth/warden/internal/token"
+	"github.com/wardenauth/warden/internal/webstatic"
 )
 
 // listFlag is a flag that may be given several times.
@@ -49,6 +50,7 @@ type serveConfig struct {
 	logFormat   string
 	logLevel    string
 	mongoURIs   listFlag
+	static      string
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
@@ -68,6 +70,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.sqliteSync, "sqlite-synchronous", "FULL", "SQLite synchronous mode: FULL (durable against power loss) or NORMAL (against process crashes only)")
 	fs.DurationVar(&c.fnTimeout, "function-timeout", function.DefaultTimeout, "time limit of one function call")
 	fs.Var(&c.mongoURIs, "mongodb-uri", "[NAME=]mongodb://... connection string for the data source NAME, or for every data source without one of its own (repeatable; env WARDEN_MONGODB_URI). Without one, data sources are served by the embedded engine in DATA/mongo")
+	fs.StringVar(&c.static, "static", "", "serve the files of this directory (a web app) at / beside the API, for a one-process demo")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -203,12 +206,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("no SMTP server configured (--smtp): confirmation and reset emails cannot be sent")
 	}
 
+	var static http.Handler
+	if cfg.static != "" {
+		if static, err = webstatic.Handler(cfg.static); err != nil {
+			return err
+		}
+		log.Info("serving static files", "dir", cfg.static)
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log}),
+		Handler:           clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

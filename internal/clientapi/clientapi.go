@@ -28,9 +28,13 @@ type Options struct {
 	// endpoint. Empty means: the scheme and Host of each request.
 	PublicURL string
 	Logger    *slog.Logger
+	// Static, when set, serves GET and HEAD requests outside the API paths (a web app's
+	// files, for --static).
+	Static http.Handler
 }
 
 type api struct {
+	static    http.Handler
 	svc       *auth.Service
 	log       *slog.Logger
 	publicURL string
@@ -41,7 +45,7 @@ const prefix = "/api/client/v2.0"
 // New returns the client API handler (CORS, JSON errors for unknown routes and panics
 // included).
 func New(svc *auth.Service, opts Options) http.Handler {
-	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/")}
+	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/"), static: opts.Static}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -83,6 +87,10 @@ func jsonFallbacks(mux *http.ServeMux, a *api) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern != "" {
 			mux.ServeHTTP(w, r)
+			return
+		}
+		if a.static != nil && !strings.HasPrefix(r.URL.Path, "/api/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			a.static.ServeHTTP(w, r)
 			return
 		}
 		probe := &statusProbe{header: http.Header{}}
