@@ -236,8 +236,35 @@ type Store interface {
 	// expires at now; otherwise ErrNotFound.
 	TakeOAuthState(ctx context.Context, id string, now time.Time) (OAuthState, error)
 
+	// HitCounter counts one hit of key in the fixed window [windowStart, windowEnd) and
+	// returns the hits so far in that window (1 for the first). Counters are shared by
+	// every node on the same database.
+	HitCounter(ctx context.Context, key string, windowStart, windowEnd time.Time) (int, error)
+	// RecordLoginFailure adds a failed password login for an account key at now, in one
+	// transaction: failures older than forgetBefore are forgotten first, and lockFor(n)
+	// says how long the account is locked after its n-th consecutive failure (0: not).
+	RecordLoginFailure(ctx context.Context, appID, key string, now, forgetBefore time.Time, lockFor func(failures int) time.Duration) (LoginFailures, error)
+	// GetLoginFailures returns an account key's failures (zero values when none).
+	GetLoginFailures(ctx context.Context, appID, key string) (LoginFailures, error)
+	// ClearLoginFailures forgets an account key's failures and lifts its lockout (after a
+	// successful login, or by an operator). It reports whether there was anything.
+	ClearLoginFailures(ctx context.Context, appID, key string) (bool, error)
+	// DeleteInactiveAnonymousUsers deletes, with their sessions, up to limit users of the
+	// app whose only identities are anonymous and that have not logged in or refreshed
+	// since before. It returns how many it deleted.
+	DeleteInactiveAnonymousUsers(ctx context.Context, appID string, before time.Time, limit int) (int, error)
+	// DeleteExpired removes rate counters and OAuth states that ended before now.
+	DeleteExpired(ctx context.Context, now time.Time) error
+
 	// Close releases the store's resources.
 	Close() error
+}
+
+// LoginFailures are an account key's recent failed password logins.
+type LoginFailures struct {
+	Failures    int
+	LockedUntil time.Time
+	LastFailure time.Time
 }
 
 // EmailKey is the form in which emails are compared: Warden treats emails as

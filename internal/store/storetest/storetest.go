@@ -64,6 +64,9 @@ func Run(t *testing.T, open Opener) {
 		"UserAPIKeys":                   testUserAPIKeys,
 		"ServerAPIKeys":                 testServerAPIKeys,
 		"OAuthStates":                   testOAuthStates,
+		"HitCounter":                    testHitCounter,
+		"LoginFailures":                 testLoginFailures,
+		"DeleteInactiveAnonymous":       testDeleteInactiveAnonymous,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
