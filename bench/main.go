@@ -127,7 +127,7 @@ func freeAddr() string {
 
 func benchEngine(bin, data, engine string, extra []string, duration time.Duration) (engineRun, error) {
 	addr := freeAddr()
-	args := append([]string{"serve", "--app", "examples/quickstart", "--data", data, "--listen", addr, "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--app", "examples/quickstart", "--data", data, "--listen", addr, "--log-level", "warn", "--rate-limit", "all=off"}, extra...)
 	cmd := exec.Command(bin, args...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

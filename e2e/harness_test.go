@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,6 +115,11 @@ func startServerEnv(t testing.TB, env []string, args ...string) *server {
 	if !hasData {
 		s.DataDir = t.TempDir()
 		args = append(args, "--data", s.DataDir)
+	}
+	// Every test's requests come from loopback: the rate limits are off unless a test
+	// sets its own (the rate-limit tests do).
+	if !slices.Contains(args, "--rate-limit") {
+		args = append(args, "--rate-limit", "all=off")
 	}
 	args = append([]string{"serve", "--listen", addr}, args...)
 	s.cmd = exec.Command(binary(t), args...)

@@ -32,41 +32,18 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sub := args[0]
 	fs := flag.NewFlagSet("warden apikeys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	appDir := fs.String("app", "", "the app's directory")
-	appID := fs.String("app-id", "", "set or override the client app id")
-	dataDir := fs.String("data", "warden-data", "data directory")
-	database := fs.String("database", os.Getenv("WARDEN_DATABASE"), "postgres:// URL, when the server uses PostgreSQL")
+	common := addCommonFlags(fs)
 	name := fs.String("name", "", "key name (create)")
 	id := fs.String("id", "", "key id (delete)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	secretsFile := fs.String("secrets", "", "secrets file, as for serve")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *appDir == "" {
-		return errors.New("apikeys: --app DIR is required")
-	}
-	app, err := appconfig.Load(*appDir, appconfig.Options{AppID: *appID})
-	if err != nil {
-		return fmt.Errorf("loading app: %w", err)
-	}
-	st, err := openStore(ctx, *database, *dataDir, "FULL")
+	svc, app, closeStore, err := common.open(ctx, "apikeys")
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	secrets, err := appconfig.LoadSecrets(*secretsFile, os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	engines, err := functionEngines([]*appconfig.App{app}, secrets, nil, function.DefaultTimeout, nil)
-	if err != nil {
-		return err
-	}
-	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines})
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	print := func(keys ...auth.APIKey) error {
 		if *asJSON {
 			type out struct {
@@ -122,4 +99,49 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprint(stderr, apikeysUsage)
 	return fmt.Errorf("apikeys: unknown subcommand %q", sub)
+}
+
+// commonFlags are the flags every command that works on the data needs.
+type commonFlags struct {
+	appDir, appID, dataDir, database, secrets *string
+}
+
+func addCommonFlags(fs *flag.FlagSet) commonFlags {
+	return commonFlags{
+		appDir:   fs.String("app", "", "the app's directory"),
+		appID:    fs.String("app-id", "", "set or override the client app id"),
+		dataDir:  fs.String("data", "warden-data", "data directory"),
+		database: fs.String("database", os.Getenv("WARDEN_DATABASE"), "postgres:// URL, when the server uses PostgreSQL"),
+		secrets:  fs.String("secrets", "", "secrets file, as for serve"),
+	}
+}
+
+// open loads the app and opens the store and the auth core on it.
+func (c commonFlags) open(ctx context.Context, cmd string) (*auth.Service, *appconfig.App, func(), error) {
+	if *c.appDir == "" {
+		return nil, nil, nil, fmt.Errorf("%s: --app DIR is required", cmd)
+	}
+	app, err := appconfig.Load(*c.appDir, appconfig.Options{AppID: *c.appID})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("loading app: %w", err)
+	}
+	secrets, err := appconfig.LoadSecrets(*c.secrets, os.LookupEnv)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(ctx, *c.database, *c.dataDir, "FULL")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	engines, err := functionEngines([]*appconfig.App{app}, secrets, nil, function.DefaultTimeout, nil)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines})
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return svc, app, func() { st.Close() }, nil
 }

@@ -21,6 +21,7 @@ const usage = `Warden: a self-hosted authentication and user-management server f
 Usage:
   warden serve --app DIR [flags]   run the server (warden serve -h lists the flags)
   warden apikeys create|list|delete  manage server API keys (warden apikeys lists the flags)
+  warden users unlock              lift an account's lockout (warden users lists the flags)
   warden version                   print the version
 `
 
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "apikeys":
 		return apikeys(ctx, args[1:], stdout, stderr)
+	case "users":
+		return users(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "warden", version)
 		return nil

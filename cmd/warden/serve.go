@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,9 @@ import (
 	"github.com/wardenauth/warden/internal/data"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
+	"github.com/wardenauth/warden/internal/metrics"
 	"github.com/wardenauth/warden/internal/password"
+	"github.com/wardenauth/warden/internal/ratelimit"
 	"github.com/wardenauth/warden/internal/store/postgres"
 	"github.com/wardenauth/warden/internal/store/sqlite"
 	"github.com/wardenauth/warden/internal/store/sqlstore"
@@ -51,6 +54,11 @@ type serveConfig struct {
 	logLevel    string
 	mongoURIs   listFlag
 	static      string
+	rateLimits  listFlag
+	proxies     listFlag
+	lockout     int
+	metricsAddr string
+	anonAfter   time.Duration
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
@@ -71,6 +79,11 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&c.fnTimeout, "function-timeout", function.DefaultTimeout, "time limit of one function call")
 	fs.Var(&c.mongoURIs, "mongodb-uri", "[NAME=]mongodb://... connection string for the data source NAME, or for every data source without one of its own (repeatable; env WARDEN_MONGODB_URI). Without one, data sources are served by the embedded engine in DATA/mongo")
 	fs.StringVar(&c.static, "static", "", "serve the files of this directory (a web app) at / beside the API, for a one-process demo")
+	fs.Var(&c.rateLimits, "rate-limit", "NAME=MAX/WINDOW (login.ip=120/1m) or NAME=off to change a rate limit, all=off for none; repeatable. Names: "+strings.Join(ratelimit.Names(), ", "))
+	fs.Var(&c.proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
+	fs.IntVar(&c.lockout, "lockout-threshold", auth.DefaultLockout.Threshold, "failed password logins before an account is locked (1 minute, doubling up to 1 hour); 0 turns lockout off")
+	fs.StringVar(&c.metricsAddr, "metrics-listen", "", "HOST:PORT to serve Prometheus metrics at /metrics (off when empty)")
+	fs.DurationVar(&c.anonAfter, "anonymous-cleanup-after", 90*24*time.Hour, "delete anonymous users inactive this long (0 keeps them)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -192,9 +205,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	met := metrics.New()
+	lockout := auth.DefaultLockout
+	lockout.Threshold = cfg.lockout
+	if cfg.lockout <= 0 {
+		lockout.Threshold = -1
+	}
 	svc, notices, err := auth.New(auth.Options{
 		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Logger: log, Secrets: secrets,
 		Apps: apps, RefreshTTL: cfg.refreshTTL, Functions: engines, Data: sources,
+		Lockout: lockout, Metrics: met,
 	})
 	if err != nil {
 		return err
@@ -206,6 +226,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("no SMTP server configured (--smtp): confirmation and reset emails cannot be sent")
 	}
 
+	limiter, proxies, err := rateLimiting(cfg, st, log, met)
+	if err != nil {
+		return err
+	}
 	var static http.Handler
 	if cfg.static != "" {
 		if static, err = webstatic.Handler(cfg.static); err != nil {
@@ -218,7 +242,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static}),
+		Handler: clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static,
+			Limiter: limiter, TrustedProxies: proxies, Metrics: met}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -230,8 +255,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("warden listening", "addr", ln.Addr().String(), "version", version, "signing_key", ring.ActiveKID())
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if cfg.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
+		msrv := &http.Server{Addr: cfg.metricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	maintCtx, stopMaint := context.WithCancel(ctx)
+	defer stopMaint()
+	go svc.RunMaintenance(maintCtx, 10*time.Minute, cfg.anonAfter)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -245,6 +285,40 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// rateLimiting builds the rate limiter: counters in memory on SQLite (one node), in the
+// database on PostgreSQL (so limits hold across nodes).
+func rateLimiting(cfg *serveConfig, st *sqlstore.Store, log *slog.Logger, met *metrics.Metrics) (*ratelimit.Limiter, []netip.Prefix, error) {
+	var overrides []ratelimit.Limit
+	for _, s := range cfg.rateLimits {
+		l, err := ratelimit.Parse(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--rate-limit: %w", err)
+		}
+		overrides = append(overrides, l)
+	}
+	var counter ratelimit.Counter = ratelimit.NewMemory()
+	if cfg.database != "" {
+		counter = st
+	}
+	limiter, err := ratelimit.New(counter, ratelimit.Options{Overrides: overrides, Logger: log, Refused: met.RateLimited})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--rate-limit: %w", err)
+	}
+	var proxies []netip.Prefix
+	for _, p := range cfg.proxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, nil, fmt.Errorf("--trusted-proxy %q: not a CIDR or an address", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		proxies = append(proxies, prefix)
+	}
+	return limiter, proxies, nil
 }
 
 // dataOptions reads --mongodb-uri (and WARDEN_MONGODB_URI).

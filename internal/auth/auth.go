@@ -27,6 +27,7 @@ import (
 	"github.com/wardenauth/warden/internal/data"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
+	"github.com/wardenauth/warden/internal/metrics"
 	"github.com/wardenauth/warden/internal/password"
 	"github.com/wardenauth/warden/internal/store"
 	"github.com/wardenauth/warden/internal/token"
@@ -71,6 +72,11 @@ type Options struct {
 	AccessTTL time.Duration
 	// RefreshTTL is the refresh-token lifetime for apps that do not set one (default 60 days).
 	RefreshTTL time.Duration
+	// Lockout is the failed-login lockout policy (zero value: DefaultLockout; Threshold
+	// -1 turns it off).
+	Lockout LockoutPolicy
+	// Metrics records logins, refreshes and lockouts (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Service is the auth core. It is safe for concurrent use.
@@ -84,6 +90,8 @@ type Service struct {
 	apps       map[string]*App
 	accessTTL  time.Duration
 	refreshTTL time.Duration
+	lockout    LockoutPolicy
+	metrics    *metrics.Metrics
 }
 
 // App is a loaded app with its providers built.
@@ -121,7 +129,10 @@ func New(opts Options) (*Service, []string, error) {
 	s := &Service{
 		store: opts.Store, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
-		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL,
+		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: opts.Lockout, metrics: opts.Metrics,
+	}
+	if s.lockout == (LockoutPolicy{}) {
+		s.lockout = DefaultLockout
 	}
 	if s.clock == nil {
 		s.clock = SystemClock{}

@@ -1,6 +1,9 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Kinds of failure. Every error the Service returns for something the caller did wrong
 // is an *Error whose Kind is one of these; the HTTP layer maps each kind to a status
@@ -34,12 +37,15 @@ var (
 	ErrFunctionPrivate     = errors.New("function is private")
 	ErrFunctionFailed      = errors.New("function execution error")
 	ErrFunctionTimeout     = errors.New("function execution time limit exceeded")
+	ErrLockedOut           = errors.New("account locked after failed logins")
 )
 
 // Error is a failure the caller can act on: Kind says which, Message says it to a person.
 type Error struct {
 	Kind    error
 	Message string
+	// RetryAfter, when set, is how long until the request may succeed (a lockout).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }

@@ -90,10 +90,28 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	if linker != nil && entry.cfg.Type == apikey.Type {
 		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an API key is not allowed: a key already logs in as its owner")
 	}
+	lockKey := lockoutKey(entry, req.Credentials)
+	failures, err := s.checkLockout(ctx, app, lockKey)
+	if err != nil {
+		s.metrics.Login(entry.cfg.Type, "locked")
+		return LoginResult{}, err
+	}
 	ident, err := entry.impl.Authenticate(ctx, req.Credentials)
 	if err != nil {
+		if errors.Is(err, provider.ErrInvalidCredentials) {
+			s.recordFailure(ctx, app, lockKey)
+			s.metrics.Login(entry.cfg.Type, "failure")
+		} else {
+			s.metrics.Login(entry.cfg.Type, "error")
+		}
 		return LoginResult{}, providerError(err, linker != nil)
 	}
+	if failures.Failures > 0 {
+		if _, err := s.store.ClearLoginFailures(ctx, app.ClientAppID, lockKey); err != nil {
+			s.log.WarnContext(ctx, "clearing failed logins failed", "err", err)
+		}
+	}
+	s.metrics.Login(entry.cfg.Type, "success")
 	now := s.clock.Now()
 	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: now}
 	if linker != nil {
@@ -283,8 +301,10 @@ func (s *Service) sessionFromRefresh(ctx context.Context, raw string, allowExpir
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (string, error) {
 	app, sess, err := s.sessionFromRefresh(ctx, refreshToken, false)
 	if err != nil {
+		s.metrics.Refresh("refused")
 		return "", err
 	}
+	s.metrics.Refresh("success")
 	now := s.clock.Now()
 	if now.Sub(sess.LastUsedAt) >= sessionTouchInterval {
 		if err := s.store.TouchSession(ctx, app.ClientAppID, sess.ID, now); err != nil {

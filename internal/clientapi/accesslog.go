@@ -35,8 +35,10 @@ func (a *api) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
+		a.metrics.Request(r.Pattern, r.Method, rec.status, took)
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+			slog.Int("status", rec.status), slog.Duration("took", took))
 	})
 }

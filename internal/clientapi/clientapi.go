@@ -10,12 +10,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/ejson"
+	"github.com/wardenauth/warden/internal/metrics"
+	"github.com/wardenauth/warden/internal/ratelimit"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -31,10 +34,19 @@ type Options struct {
 	// Static, when set, serves GET and HEAD requests outside the API paths (a web app's
 	// files, for --static).
 	Static http.Handler
+	// Limiter applies the rate limits (nil: none).
+	Limiter *ratelimit.Limiter
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	// Metrics records requests (nil: none).
+	Metrics *metrics.Metrics
 }
 
 type api struct {
-	static    http.Handler
+	static         http.Handler
+	limiter        *ratelimit.Limiter
+	trustedProxies []netip.Prefix
+	metrics        *metrics.Metrics
 	svc       *auth.Service
 	log       *slog.Logger
 	publicURL string
@@ -45,7 +57,8 @@ const prefix = "/api/client/v2.0"
 // New returns the client API handler (CORS, JSON errors for unknown routes and panics
 // included).
 func New(svc *auth.Service, opts Options) http.Handler {
-	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/"), static: opts.Static}
+	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/"), static: opts.Static,
+		limiter: opts.Limiter, trustedProxies: opts.TrustedProxies, metrics: opts.Metrics}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -263,10 +276,25 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, err)
 		return
 	}
+	ip := a.clientIP(r)
+	if !a.limit(w, r, check{"login.ip", ip}) {
+		return
+	}
 	body, err := readObject(w, r)
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
+	}
+	switch r.PathValue("provider") {
+	case "local-userpass":
+		if user, _ := body["username"].(string); !a.limit(w, r, check{"login.account", accountKey(app.ClientAppID, user)}) {
+			return
+		}
+	case "api-key":
+		key, _ := body["key"].(string)
+		if !a.limit(w, r, check{"apikey.ip", ip}, check{"login.account", secretKey(app.ClientAppID, key)}) {
+			return
+		}
 	}
 	dev, err := deviceFrom(body)
 	if err != nil {
@@ -300,6 +328,9 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 // linking user's access token) gets the same URL in the X-BaaS-Location header instead.
 func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !a.limit(w, r, check{"login.ip", a.clientIP(r)}) {
+		return
+	}
 	q := r.URL.Query()
 	start := auth.RedirectStart{AppID: r.PathValue("app"), Provider: r.PathValue("provider"), Redirect: q.Get("redirect"),
 		ClientState: q.Get("state"), Callback: a.baseURL(r) + prefix + "/auth/callback"}
@@ -410,6 +441,9 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 	tok, err := bearer(r)
 	if err != nil {
 		a.writeError(r.Context(), w, err)
+		return
+	}
+	if !a.limit(w, r, check{"refresh.ip", a.clientIP(r)}, check{"refresh.session", secretKey("", tok)}) {
 		return
 	}
 	access, err := a.svc.Refresh(r.Context(), tok)

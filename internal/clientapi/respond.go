@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/wardenauth/warden/internal/auth"
 )
@@ -66,6 +68,7 @@ var errorMapping = []struct {
 	{auth.ErrAPIKeyNotFound, http.StatusNotFound, "APIKeyNotFound"},
 	{auth.ErrAPIKeyExists, http.StatusConflict, "APIKeyAlreadyExists"},
 	{auth.ErrAuthFailed, http.StatusUnauthorized, codeAuthError},
+	{auth.ErrLockedOut, http.StatusTooManyRequests, codeTooManyRequests},
 	{auth.ErrServiceNotFound, http.StatusNotFound, "ServiceNotFound"},
 	// App Services answered a write the rules refuse with 400 ("insert not permitted");
 	// never 401, which would send the SDK into a refresh loop.
@@ -127,6 +130,9 @@ func (a *api) writeError(ctx context.Context, w http.ResponseWriter, err error) 
 	if errors.As(err, &ce) {
 		for _, m := range errorMapping {
 			if errors.Is(ce.Kind, m.kind) {
+				if ce.RetryAfter > 0 {
+					w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ce.RetryAfter.Seconds()))))
+				}
 				writeJSON(w, m.status, errorBody{Error: ce.Message, ErrorCode: m.code})
 				return
 			}

@@ -4,9 +4,17 @@ import (
 	"net/http"
 )
 
+// Rate-limit families of the email/password operations.
+const (
+	limitRegister = "register" // register.ip, register.account
+	limitMail     = "mail"     // mail.ip, mail.account: operations that send mail or run a function for an email
+	limitToken    = "token"    // mail.ip: operations that consume a mailed token
+)
+
 // userpassOp decodes the body of an email/password operation, runs op on its string
-// fields, and answers success with status (and no body).
-func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fields []string, op func(app, provider string, f map[string]string) error) {
+// fields, and answers success with status (and no body). Every attempt counts against
+// the family's rate limits, whatever its outcome.
+func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, family string, fields []string, op func(app, provider string, f map[string]string) error) {
 	ctx := r.Context()
 	app, err := a.svc.App(r.PathValue("app"))
 	if err != nil {
@@ -15,6 +23,13 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fie
 	}
 	if err := checkOrigin(r, app); err != nil {
 		a.writeError(ctx, w, err)
+		return
+	}
+	ipLimit := "mail.ip"
+	if family == limitRegister {
+		ipLimit = "register.ip"
+	}
+	if !a.limit(w, r, check{ipLimit, a.clientIP(r)}) {
 		return
 	}
 	body, err := readObject(w, r)
@@ -31,6 +46,16 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fie
 		}
 		vals[f] = v
 	}
+	switch family {
+	case limitRegister:
+		if !a.limit(w, r, check{"register.account", accountKey(app.ClientAppID, vals["email"])}) {
+			return
+		}
+	case limitMail:
+		if !a.limit(w, r, check{"mail.account", accountKey(app.ClientAppID, vals["email"])}) {
+			return
+		}
+	}
 	if err := op(app.ClientAppID, r.PathValue("provider"), vals); err != nil {
 		a.writeError(ctx, w, err)
 		return
@@ -39,37 +64,37 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fie
 }
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusCreated, []string{"email", "password"}, func(app, p string, f map[string]string) error {
+	a.userpassOp(w, r, http.StatusCreated, limitRegister, []string{"email", "password"}, func(app, p string, f map[string]string) error {
 		return a.svc.Register(r.Context(), app, p, f["email"], f["password"])
 	})
 }
 
 func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, []string{"token", "tokenId"}, func(app, p string, f map[string]string) error {
+	a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId"}, func(app, p string, f map[string]string) error {
 		return a.svc.Confirm(r.Context(), app, p, f["token"], f["tokenId"])
 	})
 }
 
 func (a *api) confirmSend(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, []string{"email"}, func(app, p string, f map[string]string) error {
+	a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
 		return a.svc.ResendConfirmation(r.Context(), app, p, f["email"])
 	})
 }
 
 func (a *api) confirmCall(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, []string{"email"}, func(app, p string, f map[string]string) error {
+	a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
 		return a.svc.RetryCustomConfirmation(r.Context(), app, p, f["email"])
 	})
 }
 
 func (a *api) reset(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, []string{"token", "tokenId", "password"}, func(app, p string, f map[string]string) error {
+	a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId", "password"}, func(app, p string, f map[string]string) error {
 		return a.svc.ResetPassword(r.Context(), app, p, f["token"], f["tokenId"], f["password"])
 	})
 }
 
 func (a *api) resetSend(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, []string{"email"}, func(app, p string, f map[string]string) error {
+	a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
 		return a.svc.SendPasswordReset(r.Context(), app, p, f["email"])
 	})
 }
@@ -80,6 +105,9 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkOrigin(r, app)
 	}
+	if err == nil && !a.limit(w, r, check{"mail.ip", a.clientIP(r)}) {
+		return
+	}
 	var body map[string]any
 	if err == nil {
 		body, err = readObject(w, r)
@@ -87,6 +115,9 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 	var email, password string
 	if err == nil {
 		email, err = stringField(body, "email", true)
+	}
+	if err == nil && !a.limit(w, r, check{"mail.account", accountKey(app.ClientAppID, email)}) {
+		return
 	}
 	if err == nil {
 		password, err = stringField(body, "password", true)

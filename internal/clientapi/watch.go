@@ -28,14 +28,12 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 		return
 	}
 	defer stream.Close(context.WithoutCancel(ctx))
-	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w) // reaches the flusher through the access log's wrapper
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	if flusher != nil {
-		flusher.Flush()
-	}
+	_ = rc.Flush()
 	for {
 		ev, err := stream.Next(ctx)
 		if err != nil {
@@ -60,8 +58,8 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", sseEscape(string(text))); err != nil {
 			return
 		}
-		if flusher != nil {
-			flusher.Flush()
+		if err := rc.Flush(); err != nil {
+			return
 		}
 	}
 }

@@ -1,0 +1,103 @@
+package clientapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardenauth/warden/internal/ratelimit"
+	"github.com/wardenauth/warden/internal/store"
+)
+
+const codeTooManyRequests = "TooManyRequests"
+
+// check is one limit to count a request against, and its key.
+type check struct{ name, key string }
+
+// limit counts the request against each check. The tightest decision is shown in the
+// RateLimit-* headers; when one refuses, the request is answered with 429, Retry-After
+// and the protocol's error shape, and limit reports false.
+func (a *api) limit(w http.ResponseWriter, r *http.Request, checks ...check) bool {
+	if a.limiter == nil {
+		return true
+	}
+	var tightest *ratelimit.Decision
+	for _, c := range checks {
+		d := a.limiter.Allow(r.Context(), c.name, c.key)
+		if d.Limit.Max <= 0 {
+			continue
+		}
+		if tightest == nil || !d.Allowed || (tightest.Allowed && d.Remaining < tightest.Remaining) {
+			dd := d
+			tightest = &dd
+		}
+		if !d.Allowed {
+			break
+		}
+	}
+	if tightest == nil {
+		return true
+	}
+	h := w.Header()
+	reset := max(int(math.Ceil(time.Until(tightest.Reset).Seconds())), 1)
+	h.Set("RateLimit-Limit", strconv.Itoa(tightest.Limit.Max))
+	h.Set("RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(reset))
+	if tightest.Allowed {
+		return true
+	}
+	h.Set("Retry-After", strconv.Itoa(reset))
+	a.writeError(r.Context(), w, &apiError{http.StatusTooManyRequests, codeTooManyRequests,
+		fmt.Sprintf("too many requests: the %s limit (%d per %s) was reached; retry in %d s", tightest.Limit.Name, tightest.Limit.Max, tightest.Limit.Window, reset)})
+	return false
+}
+
+// clientIP is the address the request came from: the peer, or, when the peer is a
+// trusted proxy, the last address in X-Forwarded-For that is not a trusted proxy.
+func (a *api) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !a.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !a.trusted(ip) {
+			return ip.String()
+		}
+	}
+	return host
+}
+
+func (a *api) trusted(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range a.trustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// accountKey names an account for the per-account limits: the app and the email (as
+// compared), or a hash of a secret (an API key) so that no secret is kept in a counter.
+func accountKey(app, email string) string { return app + "|" + store.EmailKey(email) }
+
+func secretKey(app, secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return app + "|#" + hex.EncodeToString(sum[:12])
+}
