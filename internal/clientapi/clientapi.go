@@ -47,9 +47,9 @@ type api struct {
 	limiter        *ratelimit.Limiter
 	trustedProxies []netip.Prefix
 	metrics        *metrics.Metrics
-	svc       *auth.Service
-	log       *slog.Logger
-	publicURL string
+	svc            *auth.Service
+	log            *slog.Logger
+	publicURL      string
 }
 
 const prefix = "/api/client/v2.0"
