@@ -49,6 +49,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 		Name:              "postgres",
 		IsUniqueViolation: isUniqueViolation,
 		LockMigrations:    `SELECT pg_advisory_xact_lock(7349201)`,
+		ForShare:          ` FOR SHARE`,
+		ForUpdate:         ` FOR NO KEY UPDATE`,
 	})
 	if err := s.Migrate(ctx, migrations); err != nil {
 		s.Close()

@@ -29,6 +29,15 @@ type Dialect struct {
 	// LockMigrations, when set, runs at the start of each migration transaction to keep
 	// several nodes from migrating at once.
 	LockMigrations string
+	// ForShare is appended to the reads that a transaction's writes depend on (" FOR
+	// SHARE" on PostgreSQL), so that a concurrent delete or disable of the row waits for
+	// the transaction, or the transaction for it. Empty for engines whose write
+	// transactions are serialized anyway (SQLite).
+	ForShare string
+	// ForUpdate is ForShare for a row the transaction then updates (" FOR NO KEY UPDATE"
+	// on PostgreSQL: taking the update lock at once, two logins of one user cannot
+	// deadlock upgrading shared locks).
+	ForUpdate string
 }
 
 // Store is a store.Store on a SQL database. Writes go through w, reads through r (the
@@ -205,11 +214,22 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 			return fmt.Errorf("finding identity: %w", err)
 		default:
 			var disabled bool
-			if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE app_id = $1 AND id = $2`, p.AppID, userID).Scan(&disabled); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE app_id = $1 AND id = $2`+s.d.ForUpdate, p.AppID, userID).Scan(&disabled); err != nil {
 				return fmt.Errorf("reading user: %w", notFound(err))
 			}
 			if disabled {
 				return store.ErrUserDisabled
+			}
+			if p.UserID != "" && p.Identity.ProviderType == "api-key" {
+				// The key may have been deleted or disabled since it was checked: a session
+				// must never outlive its key.
+				var keyDisabled bool
+				if err := tx.QueryRowContext(ctx, `SELECT disabled FROM api_keys WHERE app_id = $1 AND id = $2`+s.d.ForShare, p.AppID, p.Identity.ID).Scan(&keyDisabled); err != nil {
+					return fmt.Errorf("reading api key: %w", notFound(err))
+				}
+				if keyDisabled {
+					return fmt.Errorf("api key disabled: %w", store.ErrNotFound)
+				}
 			}
 			if p.Identity.Data != nil && p.UserID == "" {
 				if _, err := tx.ExecContext(ctx, `UPDATE identities SET data = $1 WHERE app_id = $2 AND provider_type = $3 AND id = $4`,
@@ -300,7 +320,7 @@ func (s *Store) LinkIdentity(ctx context.Context, appID, userID string, id store
 			return err
 		}
 		var disabled bool
-		if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE app_id = $1 AND id = $2`, appID, userID).Scan(&disabled); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE app_id = $1 AND id = $2`+s.d.ForShare, appID, userID).Scan(&disabled); err != nil {
 			return notFound(err)
 		}
 		if disabled {

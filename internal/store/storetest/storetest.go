@@ -67,6 +67,9 @@ func Run(t *testing.T, open Opener) {
 		"HitCounter":                    testHitCounter,
 		"LoginFailures":                 testLoginFailures,
 		"DeleteInactiveAnonymous":       testDeleteInactiveAnonymous,
+		"KeyDeletionDuringKeyLogin":     testKeyDeletionDuringKeyLogin,
+		"DisableDuringLogin":            testDisableDuringLogin,
+		"LinkDuringDelete":              testLinkDuringDelete,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
