@@ -1,0 +1,105 @@
+package clientapi_test
+
+import (
+	"sync"
+	"testing"
+)
+
+// These tests run under -race in CI: they look for data races in the HTTP layer and the
+// core as much as for wrong answers.
+
+// TestParallelRefresh: many refreshes of one session at once all succeed (refresh tokens
+// do not rotate for the Realm SDKs) and each access token works.
+func TestParallelRefresh(t *testing.T) {
+	e := newEnv(t)
+	u := e.anonLogin(t)
+	var wg sync.WaitGroup
+	tokens := make([]string, 16)
+	for i := range tokens {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(u.refresh), "")
+			if r.status != 201 {
+				t.Errorf("refresh %d: %d %s", i, r.status, r.body)
+				return
+			}
+			tokens[i], _ = r.json(t)["access_token"].(string)
+		}(i)
+	}
+	wg.Wait()
+	for i, tok := range tokens {
+		if r := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(tok), ""); r.status != 200 {
+			t.Errorf("access token %d: %d", i, r.status)
+		}
+	}
+}
+
+// TestLogoutDuringRefresh: refreshes racing a logout may succeed or be refused, but once
+// the logout has answered, no token of the session works: not the refresh token, and not
+// an access token minted by a refresh that won the race.
+func TestLogoutDuringRefresh(t *testing.T) {
+	e := newEnv(t)
+	u := e.anonLogin(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var minted []string
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(u.refresh), "")
+			switch r.status {
+			case 201:
+				mu.Lock()
+				minted = append(minted, r.json(t)["access_token"].(string))
+				mu.Unlock()
+			case 401:
+			default:
+				t.Errorf("refresh during logout: %d %s", r.status, r.body)
+			}
+		}()
+	}
+	if r := e.do(t, "DELETE", "/api/client/v2.0/auth/session", bearer(u.refresh), ""); r.status != 204 {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	wg.Wait()
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(u.refresh), ""); r.status != 401 {
+		t.Errorf("refresh after logout: %d", r.status)
+	}
+	for _, tok := range append(minted, u.access) {
+		if r := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(tok), ""); r.status != 401 {
+			t.Errorf("an access token works after logout: %d", r.status)
+		}
+	}
+}
+
+// TestDeleteDuringRequests: a user deleted while its tokens are in use: afterwards every
+// token is refused, and nothing answered 500 along the way.
+func TestDeleteDuringRequests(t *testing.T) {
+	e := newEnv(t)
+	u := e.anonLogin(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(u.refresh), ""); r.status != 201 && r.status != 401 {
+				t.Errorf("refresh: %d %s", r.status, r.body)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if r := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(u.access), ""); r.status != 200 && r.status != 401 {
+				t.Errorf("profile: %d %s", r.status, r.body)
+			}
+		}()
+	}
+	if r := e.do(t, "DELETE", "/api/client/v2.0/auth/delete", bearer(u.access), ""); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	wg.Wait()
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(u.refresh), ""); r.status != 401 {
+		t.Errorf("refresh after delete: %d", r.status)
+	}
+}
