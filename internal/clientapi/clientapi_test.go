@@ -45,7 +45,7 @@ const appID = "test-app"
 
 // newEnv serves one app with anonymous and email/password (email confirmation) providers,
 // and a disabled provider, on a real SQLite store.
-func newEnv(t *testing.T, origins ...string) *env {
+func newEnv(t testing.TB, origins ...string) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
@@ -77,6 +77,7 @@ func newEnv(t *testing.T, origins ...string) *env {
 			Config: json.RawMessage(`{"emailConfirmationUrl": "https://app.example/confirm", "resetPasswordUrl": "https://app.example/reset"}`)},
 		"custom-token":  {Name: "custom-token", Type: "custom-token", Disabled: true, ID: "cccccccccccccccccccccccc"},
 		"oauth2-github": {Name: "oauth2-github", Type: "oauth2-github", ID: "dddddddddddddddddddddddd"},
+		"api-key":       {Name: "api-key", Type: "api-key", ID: "ffffffffffffffffffffffff"},
 	}
 	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	svc, _, err := auth.New(auth.Options{

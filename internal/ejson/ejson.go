@@ -39,6 +39,11 @@ func DecodeDocument(data []byte) (bson.D, error) {
 	if err := bson.UnmarshalExtJSON(trimmed, false, &d); err != nil {
 		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
 	}
+	// Extended JSON can say what BSON cannot hold (a NUL byte in a key or a regular
+	// expression): refuse it here, not deep inside a data-source call.
+	if _, err := bson.Marshal(d); err != nil {
+		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
+	}
 	return d, nil
 }
 
