@@ -34,6 +34,7 @@ func oauthSetup(t *testing.T) (*idptest.IdP, string, string, []string) {
 	app := filepath.Join(dir, "app")
 	providers := fmt.Sprintf(`{
 		"anon-user": {"name": "anon-user", "type": "anon-user"},
+		"local-userpass": {"name": "local-userpass", "type": "local-userpass", "config": {"autoConfirm": true, "resetPasswordUrl": "http://localhost:3000/reset"}},
 		"oauth2-google": {"name": "oauth2-google", "type": "oauth2-google", "config": %s,
 			"secret_config": {"clientSecret": "oauth-secret"}, "redirect_uris": ["http://localhost:3000/cb"],
 			"metadata_fields": [{"name": "email", "required": true}, {"name": "name"}]},
