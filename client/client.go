@@ -29,15 +29,16 @@ const SDKVersion = "warden-go/0.1.0"
 
 // App is one App Services app as seen from this device. It is safe for concurrent use.
 type App struct {
-	id         string
-	baseURL    string
-	http       *http.Client
-	storage    Storage
-	now        func() time.Time
-	margin     time.Duration
-	skipLoc    bool
-	clientName string
-	clientVer  string
+	id          string
+	baseURL     string
+	http        *http.Client
+	storage     Storage
+	now         func() time.Time
+	margin      time.Duration
+	skipLoc     bool
+	keepRefresh bool
+	clientName  string
+	clientVer   string
 
 	locMu    sync.Mutex
 	hostname string
@@ -71,6 +72,13 @@ func WithSkipLocation() Option { return func(a *App) { a.skipLoc = true } }
 // WithRefreshMargin sets how long before its expiry an access token is refreshed
 // (default 30 seconds).
 func WithRefreshMargin(d time.Duration) Option { return func(a *App) { a.margin = d } }
+
+// WithoutRefreshTokenRotation keeps one refresh token for the session's life, as the
+// Realm SDKs do. By default the SDK asks Warden to rotate the refresh token at every
+// refresh (a server that does not rotate, such as App Services, just keeps the old one):
+// a stolen refresh token then works only until the next refresh, and its replay ends
+// the session.
+func WithoutRefreshTokenRotation() Option { return func(a *App) { a.keepRefresh = true } }
 
 // WithClock sets the clock used to judge token expiry (for tests).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }

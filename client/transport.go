@@ -183,9 +183,14 @@ func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 		return current, nil
 	}
 	var res struct {
-		AccessToken string `json:"access_token"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
 	}
-	err := a.do(ctx, http.MethodPost, "/api/client/v2.0/auth/session", refresh, nil, &res)
+	path := "/api/client/v2.0/auth/session?rotate_refresh_token=true"
+	if a.keepRefresh {
+		path = "/api/client/v2.0/auth/session"
+	}
+	err := a.do(ctx, http.MethodPost, path, refresh, nil, &res)
 	var e *Error
 	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
 		u.forgetTokens(refresh, err)
@@ -200,6 +205,9 @@ func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 	a.mu.Lock()
 	if u.refreshToken == refresh {
 		u.accessToken = res.AccessToken
+		if res.RefreshToken != "" {
+			u.refreshToken = res.RefreshToken
+		}
 		u.tokenGen++
 	}
 	a.mu.Unlock()

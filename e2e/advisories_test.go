@@ -6,7 +6,7 @@ import (
 
 // The classes of the peers' published vulnerabilities, each as a test that fails if the
 // check it needs is removed. (The audience check of external JWTs, Zitadel
-// CVE-2026-55669, is TestAudience in internal/auth/provider/customjwt and
+// CVE-2026-55669, is TestRefusals in internal/auth/provider/customjwt and
 // TestIDTokenRefusals in internal/auth/provider/oauth2; refresh-token reuse, Keycloak
 // GHSA-m2w5-7xhv-w6fh, is TestRotatingRefreshTokens in internal/clientapi.)
 

@@ -38,6 +38,17 @@ func TestSDKAgainstTheBinary(t *testing.T) {
 	if app.CurrentUser() != emma {
 		t.Fatal("the last login is not active")
 	}
+	// The SDK opts in to refresh-token rotation: a refresh replaces the stored token.
+	before := emma.RefreshToken()
+	if err := emma.RefreshAccessToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := emma.RefreshToken(); after == before || after == "" {
+		t.Fatal("the refresh token did not rotate")
+	}
+	if err := emma.RefreshProfile(ctx); err != nil {
+		t.Fatalf("after a rotation: %v", err)
+	}
 	if err := app.SwitchUser(joe); err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,8 @@ const (
 	AnonymousRefreshTTL  = 50 * 365 * 24 * time.Hour // "effectively never expires"
 	AccountTokenTTL      = 30 * time.Minute
 	sessionTouchInterval = time.Minute
+	// DefaultRotationGrace is how long a rotated-away refresh token keeps working.
+	DefaultRotationGrace = 10 * time.Second
 )
 
 // Clock tells the time; tests move it instead of sleeping.
@@ -77,21 +79,25 @@ type Options struct {
 	Lockout LockoutPolicy
 	// Metrics records logins, refreshes and lockouts (nil: none).
 	Metrics *metrics.Metrics
+	// RotationGrace is how long a rotated-away refresh token still works, for a client
+	// whose answer was lost (default 10 s).
+	RotationGrace time.Duration
 }
 
 // Service is the auth core. It is safe for concurrent use.
 type Service struct {
-	store      store.Store
-	ring       *token.Ring
-	hasher     *password.Hasher
-	mail       mail.Sender
-	clock      Clock
-	log        *slog.Logger
-	apps       map[string]*App
-	accessTTL  time.Duration
-	refreshTTL time.Duration
-	lockout    LockoutPolicy
-	metrics    *metrics.Metrics
+	store         store.Store
+	ring          *token.Ring
+	hasher        *password.Hasher
+	mail          mail.Sender
+	clock         Clock
+	log           *slog.Logger
+	apps          map[string]*App
+	accessTTL     time.Duration
+	refreshTTL    time.Duration
+	lockout       LockoutPolicy
+	metrics       *metrics.Metrics
+	rotationGrace time.Duration
 }
 
 // App is a loaded app with its providers built.
@@ -130,6 +136,10 @@ func New(opts Options) (*Service, []string, error) {
 		store: opts.Store, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
 		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: opts.Lockout, metrics: opts.Metrics,
+	}
+	s.rotationGrace = opts.RotationGrace
+	if s.rotationGrace == 0 {
+		s.rotationGrace = DefaultRotationGrace
 	}
 	if s.lockout == (LockoutPolicy{}) {
 		s.lockout = DefaultLockout

@@ -176,7 +176,7 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 		return LoginResult{}, err
 	}
 	refresh, err := s.ring.MintRefresh(token.RefreshParams{
-		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionSecret: secret, DeviceID: deviceID,
+		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionSecret: secret, DeviceID: deviceID, SessionID: sess.ID,
 		Identity: token.Identity{ID: identity.ID, ProviderType: identity.ProviderType, ProviderID: identity.ProviderID},
 		IssuedAt: now, ExpiresAt: sess.ExpiresAt,
 	})
@@ -285,6 +285,13 @@ func (s *Service) sessionFromRefresh(ctx context.Context, raw string, allowExpir
 		return nil, store.Session{}, fail(ErrInvalidSession, "invalid session: unknown app")
 	}
 	sess, err := s.store.GetSessionByTokenHash(ctx, hashSecret(c.SessionID))
+	if errors.Is(err, store.ErrNotFound) && c.Issuer != "" {
+		// Not the session's current token: if the session lives, this is a token that
+		// rotation replaced.
+		if live, gerr := s.store.GetSession(ctx, app.ClientAppID, c.Issuer); gerr == nil && live.UserID == c.Subject {
+			return app, live, &staleRefresh{secretHash: hashSecret(c.SessionID)}
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (sess.AppID != app.ClientAppID || sess.UserID != c.Subject)) {
 		return nil, store.Session{}, fail(ErrSessionNotFound, "invalid session: failed to find refresh token")
 	}
@@ -297,30 +304,109 @@ func (s *Service) sessionFromRefresh(ctx context.Context, raw string, allowExpir
 	return app, sess, nil
 }
 
-// Refresh mints a new access token for the session a refresh token names.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (string, error) {
+// RefreshResult is a refresh's answer: a new access token, and with rotation a new
+// refresh token.
+type RefreshResult struct {
+	AccessToken  string
+	RefreshToken string
+}
+
+// staleRefresh is a signed refresh token of a live session that is no longer the
+// session's current token (rotation replaced it).
+type staleRefresh struct{ secretHash []byte }
+
+func (*staleRefresh) Error() string { return "refresh token was rotated away" }
+
+// Refresh mints a new access token for the session a refresh token names. With rotate
+// (clients that opt in) it also replaces the refresh token: the old one stays valid for
+// the grace window only, and a replay of an older one ends the session.
+func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool) (RefreshResult, error) {
 	app, sess, err := s.sessionFromRefresh(ctx, refreshToken, false)
+	var stale *staleRefresh
+	if errors.As(err, &stale) {
+		if !rotate {
+			return RefreshResult{}, s.revokeReplayed(ctx, app, sess)
+		}
+		err = nil
+	}
+	now := s.clock.Now()
+	if err == nil && !now.Before(sess.ExpiresAt) {
+		err = fail(ErrInvalidSession, "invalid session: refresh token expired")
+	}
 	if err != nil {
 		s.metrics.Refresh("refused")
-		return "", err
+		return RefreshResult{}, err
+	}
+	var out RefreshResult
+	if rotate {
+		presented := sess.TokenHash
+		if stale != nil {
+			presented = stale.secretHash
+		}
+		secret, err := randomHex(16)
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		r, err := s.store.RotateSessionToken(ctx, app.ClientAppID, sess.ID, presented, hashSecret(secret), now, now.Add(-s.rotationGrace))
+		if errors.Is(err, store.ErrNotFound) {
+			s.metrics.Refresh("refused")
+			return RefreshResult{}, fail(ErrSessionNotFound, "invalid session: failed to find refresh token")
+		}
+		if err != nil {
+			return RefreshResult{}, fmt.Errorf("rotating refresh token: %w", err)
+		}
+		if r == store.RotationReuse {
+			s.metrics.Refresh("reuse")
+			s.log.WarnContext(ctx, "refresh token replayed after rotation: session ended", "app", app.ClientAppID, "user", sess.UserID, "session", sess.ID)
+			return RefreshResult{}, fail(ErrSessionNotFound, "invalid session: refresh token was already used")
+		}
+		out.RefreshToken, err = s.ring.MintRefresh(token.RefreshParams{
+			AppID: app.ClientAppID, DomainID: app.DomainID, UserID: sess.UserID, SessionSecret: secret, DeviceID: sess.DeviceID, SessionID: sess.ID,
+			Identity: token.Identity{ID: sess.IdentityID, ProviderType: sess.ProviderType}, IssuedAt: now, ExpiresAt: sess.ExpiresAt,
+		})
+		if err != nil {
+			return RefreshResult{}, err
+		}
 	}
 	s.metrics.Refresh("success")
-	now := s.clock.Now()
 	if now.Sub(sess.LastUsedAt) >= sessionTouchInterval {
 		if err := s.store.TouchSession(ctx, app.ClientAppID, sess.ID, now); err != nil {
 			s.log.WarnContext(ctx, "recording session use failed", "err", err)
 		}
 	}
-	return s.ring.MintAccess(token.AccessParams{
+	out.AccessToken, err = s.ring.MintAccess(token.AccessParams{
 		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: sess.UserID, SessionID: sess.ID,
 		DeviceID: sess.DeviceID, IssuedAt: now, TTL: s.accessTTL, UserData: s.customData(ctx, app, sess.UserID),
 	})
+	return out, err
+}
+
+// revokeReplayed ends a session whose rotated-away refresh token was presented, and
+// returns the error to answer with.
+func (s *Service) revokeReplayed(ctx context.Context, app *App, sess store.Session) error {
+	s.metrics.Refresh("reuse")
+	s.log.WarnContext(ctx, "refresh token replayed after rotation: session ended", "app", app.ClientAppID, "user", sess.UserID, "session", sess.ID)
+	if err := s.store.DeleteSession(ctx, app.ClientAppID, sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.ErrorContext(ctx, "ending a replayed session failed", "err", err)
+	}
+	return fail(ErrSessionNotFound, "invalid session: refresh token was already used")
+}
+
+// liveSessionFromRefresh is sessionFromRefresh for callers that never rotate: a
+// rotated-away token ends its session.
+func (s *Service) liveSessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
+	app, sess, err := s.sessionFromRefresh(ctx, raw, allowExpired)
+	var stale *staleRefresh
+	if errors.As(err, &stale) {
+		return nil, store.Session{}, s.revokeReplayed(ctx, app, sess)
+	}
+	return app, sess, err
 }
 
 // LogOut ends the session a refresh token names. An expired refresh token still ends
 // its session.
 func (s *Service) LogOut(ctx context.Context, refreshToken string) error {
-	app, sess, err := s.sessionFromRefresh(ctx, refreshToken, true)
+	app, sess, err := s.liveSessionFromRefresh(ctx, refreshToken, true)
 	if err != nil {
 		return err
 	}
@@ -388,7 +474,7 @@ func principalOf(app *App, sess store.Session) Principal {
 // AuthenticateRefresh checks a refresh token (for the calls that App Services made with
 // one: user API keys) and returns the principal of its live session.
 func (s *Service) AuthenticateRefresh(ctx context.Context, raw string) (Principal, error) {
-	app, sess, err := s.sessionFromRefresh(ctx, raw, false)
+	app, sess, err := s.liveSessionFromRefresh(ctx, raw, false)
 	if err != nil {
 		return Principal{}, err
 	}

@@ -446,12 +446,19 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 	if !a.limit(w, r, check{"refresh.ip", a.clientIP(r)}, check{"refresh.session", secretKey("", tok)}) {
 		return
 	}
-	access, err := a.svc.Refresh(r.Context(), tok)
+	// Rotation is for clients that opt in (the Go SDK does); the Realm SDKs keep one
+	// refresh token for the session's life.
+	rotate := r.URL.Query().Get("rotate_refresh_token") == "true"
+	res, err := a.svc.Refresh(r.Context(), tok, rotate)
 	if err != nil {
 		a.writeError(r.Context(), w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"access_token": access})
+	out := map[string]string{"access_token": res.AccessToken}
+	if res.RefreshToken != "" {
+		out["refresh_token"] = res.RefreshToken
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *api) logout(w http.ResponseWriter, r *http.Request) {

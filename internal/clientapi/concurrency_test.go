@@ -3,6 +3,7 @@ package clientapi_test
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // These tests run under -race in CI: they look for data races in the HTTP layer and the
@@ -101,5 +102,74 @@ func TestDeleteDuringRequests(t *testing.T) {
 	wg.Wait()
 	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(u.refresh), ""); r.status != 401 {
 		t.Errorf("refresh after delete: %d", r.status)
+	}
+}
+
+func (e *env) rotate(t *testing.T, refresh string) response {
+	t.Helper()
+	return e.do(t, "POST", "/api/client/v2.0/auth/session?rotate_refresh_token=true", bearer(refresh), "")
+}
+
+// TestRotatingRefreshTokens: opted-in refreshes replace the refresh token; the previous
+// one works only within the grace window (a lost answer); a replay of an older one ends
+// the whole session. Concurrent refreshes with one token (Keycloak
+// GHSA-m2w5-7xhv-w6fh) never leave two working tokens.
+func TestRotatingRefreshTokens(t *testing.T) {
+	e := newEnv(t)
+	u := e.anonLogin(t)
+	r := e.rotate(t, u.refresh)
+	if r.status != 201 {
+		t.Fatalf("rotating refresh: %d %s", r.status, r.body)
+	}
+	r1, _ := r.json(t)["refresh_token"].(string)
+	if r1 == "" || r1 == u.refresh {
+		t.Fatalf("no new refresh token: %s", r.body)
+	}
+	// Without opting in, the answer has no refresh token (realm-web's shape).
+	plain := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(r1), "")
+	if plain.status != 201 || plain.json(t)["refresh_token"] != nil {
+		t.Fatalf("plain refresh: %d %s", plain.status, plain.body)
+	}
+	// The previous token within the grace window: a retry after a lost answer.
+	r = e.rotate(t, u.refresh)
+	if r.status != 201 {
+		t.Fatalf("previous token within the grace window: %d %s", r.status, r.body)
+	}
+	r2 := r.json(t)["refresh_token"].(string)
+	// After the window, the first token is a replay: the session ends.
+	e.clock.Advance(time.Minute)
+	if r := e.rotate(t, u.refresh); r.status != 401 {
+		t.Fatalf("replayed token after the window: %d", r.status)
+	}
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(r2), ""); r.status != 401 {
+		t.Fatalf("the session's current token after a replay: %d, want 401", r.status)
+	}
+	if r := e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(u.access), ""); r.status != 401 {
+		t.Fatalf("an access token of the ended session: %d", r.status)
+	}
+
+	// Concurrent rotations with one token.
+	v := e.anonLogin(t)
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if r := e.rotate(t, v.refresh); r.status == 201 {
+				got[i], _ = r.json(t)["refresh_token"].(string)
+			}
+		}(i)
+	}
+	wg.Wait()
+	e.clock.Advance(time.Minute)
+	working := 0
+	for _, tok := range got {
+		if tok != "" && e.rotate(t, tok).status == 201 {
+			working++
+		}
+	}
+	if working > 1 {
+		t.Fatalf("%d refresh tokens from one concurrent burst worked; at most one may", working)
 	}
 }

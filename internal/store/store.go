@@ -194,6 +194,13 @@ type Store interface {
 	DeleteSession(ctx context.Context, appID, sessionID string) error
 	// TouchSession records that the session was used at t.
 	TouchSession(ctx context.Context, appID, sessionID string, t time.Time) error
+	// RotateSessionToken replaces a session's refresh-token hash, in one transaction:
+	// when presented is the current hash, next becomes current and presented the
+	// previous one (RotationDone); when presented is the previous hash and the rotation
+	// happened at or after graceStart, next replaces the current one (RotationGrace, a
+	// retry after a lost answer); any other presented hash is a replayed token and ends
+	// the session (RotationReuse). ErrNotFound when the session does not exist.
+	RotateSessionToken(ctx context.Context, appID, sessionID string, presented, next []byte, now, graceStart time.Time) (Rotation, error)
 
 	// CreateAccount registers an email/password account (ErrEmailTaken if the email,
 	// compared case-insensitively, is already registered) and, when tok is not nil, its
@@ -259,6 +266,16 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// Rotation is the outcome of RotateSessionToken.
+type Rotation int
+
+// Rotation outcomes.
+const (
+	RotationDone Rotation = iota
+	RotationGrace
+	RotationReuse
+)
 
 // LoginFailures are an account key's recent failed password logins.
 type LoginFailures struct {

@@ -92,11 +92,12 @@ type AccessParams struct {
 	TTL                                          time.Duration
 }
 
-// RefreshParams are the facts a refresh token states.
+// RefreshParams are the facts a refresh token states. SessionID (the session's public
+// id, in iss) lets a replayed, rotated-away token be traced to its session.
 type RefreshParams struct {
-	AppID, DomainID, UserID, SessionSecret, DeviceID string
-	Identity                                         Identity
-	IssuedAt, ExpiresAt                              time.Time
+	AppID, DomainID, UserID, SessionSecret, DeviceID, SessionID string
+	Identity                                                    Identity
+	IssuedAt, ExpiresAt                                         time.Time
 }
 
 // MintAccess signs an access token.
@@ -116,7 +117,7 @@ func (r *Ring) MintRefresh(p RefreshParams) (string, error) {
 	c := &Claims{
 		DeviceID: p.DeviceID, DomainID: p.DomainID, SessionID: p.SessionSecret, Identity: &id,
 		StitchDevID: p.DeviceID, StitchDomain: p.DomainID, StitchID: p.SessionSecret, StitchIdent: &id,
-		Type: TypeRefresh, Audience: p.AppID, Subject: p.UserID,
+		Type: TypeRefresh, Audience: p.AppID, Subject: p.UserID, Issuer: p.SessionID,
 		IssuedAt: p.IssuedAt.Unix(), ExpiresAt: p.ExpiresAt.Unix(),
 	}
 	return r.sign(c)

@@ -421,28 +421,30 @@ func (s *Store) GetSession(ctx context.Context, appID, sessionID string) (store.
 
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, appID, sessionID string) error {
-	err := s.tx(ctx, func(tx conn) error {
-		var userID string
-		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND id = $2 RETURNING user_id`, appID, sessionID).Scan(&userID)
-		if err != nil {
-			return notFound(err)
-		}
-		// An anonymous-only user with no session left can never be reached again.
-		var sessions, others, anon int
-		if err := tx.QueryRowContext(ctx, `SELECT
-				(SELECT count(*) FROM sessions WHERE app_id = $1 AND user_id = $2),
-				(SELECT count(*) FROM identities WHERE app_id = $1 AND user_id = $2 AND provider_type <> 'anon-user'),
-				(SELECT count(*) FROM identities WHERE app_id = $1 AND user_id = $2 AND provider_type = 'anon-user')`,
-			appID, userID).Scan(&sessions, &others, &anon); err != nil {
-			return err
-		}
-		if sessions == 0 && others == 0 && anon > 0 {
-			return deleteUser(ctx, tx, appID, userID)
-		}
-		return nil
-	})
+	err := s.tx(ctx, func(tx conn) error { return deleteSession(ctx, tx, appID, sessionID) })
 	if err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+func deleteSession(ctx context.Context, tx conn, appID, sessionID string) error {
+	var userID string
+	err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND id = $2 RETURNING user_id`, appID, sessionID).Scan(&userID)
+	if err != nil {
+		return notFound(err)
+	}
+	// An anonymous-only user with no session left can never be reached again.
+	var sessions, others, anon int
+	if err := tx.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM sessions WHERE app_id = $1 AND user_id = $2),
+			(SELECT count(*) FROM identities WHERE app_id = $1 AND user_id = $2 AND provider_type <> 'anon-user'),
+			(SELECT count(*) FROM identities WHERE app_id = $1 AND user_id = $2 AND provider_type = 'anon-user')`,
+		appID, userID).Scan(&sessions, &others, &anon); err != nil {
+		return err
+	}
+	if sessions == 0 && others == 0 && anon > 0 {
+		return deleteUser(ctx, tx, appID, userID)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -117,5 +118,84 @@ func testLinkDuringDelete(t *testing.T, s store.Store) {
 		if _, err := s.GetUser(ctx, app, got.ID); err != nil {
 			t.Fatalf("round %d: login found a user that does not exist: %v", round, err)
 		}
+	}
+}
+
+// testRotateSessionToken: rotation, the grace window, and reuse ending the session; and
+// concurrent rotations with one token: exactly one wins outright.
+func testRotateSessionToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := login("local-userpass", "rot-1", nil)
+	_, _, err := s.LogIn(ctx, p)
+	must(t, err)
+	h0, h1, h2, h3 := p.Session.TokenHash, hash("r1"), hash("r2"), hash("r3")
+	now := t0.Add(time.Minute)
+	r, err := s.RotateSessionToken(ctx, app, p.Session.ID, h0, h1, now, now.Add(-10*time.Second))
+	must(t, err)
+	if r != store.RotationDone {
+		t.Fatalf("first rotation: %v", r)
+	}
+	if se, err := s.GetSessionByTokenHash(ctx, h1); err != nil || se.ID != p.Session.ID {
+		t.Fatalf("the new hash does not find the session: %v", err)
+	}
+	if _, err := s.GetSessionByTokenHash(ctx, h0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the old hash still finds the session: %v", err)
+	}
+	// The previous token within the grace window: a retry after a lost answer.
+	r, err = s.RotateSessionToken(ctx, app, p.Session.ID, h0, h2, now.Add(5*time.Second), now.Add(5*time.Second).Add(-10*time.Second))
+	must(t, err)
+	if r != store.RotationGrace {
+		t.Fatalf("previous token within the grace window: %v", r)
+	}
+	// The previous token after the window: a replay; the session ends.
+	r, err = s.RotateSessionToken(ctx, app, p.Session.ID, h0, h3, now.Add(time.Hour), now.Add(time.Hour).Add(-10*time.Second))
+	must(t, err)
+	if r != store.RotationReuse {
+		t.Fatalf("previous token after the window: %v", r)
+	}
+	if _, err := s.GetSession(ctx, app, p.Session.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the session survived a replayed token: %v", err)
+	}
+	if _, err := s.RotateSessionToken(ctx, app, p.Session.ID, h2, h3, now, now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rotating an ended session: %v", err)
+	}
+
+	// Concurrent rotations with the same token: one RotationDone; the others, arriving
+	// within the grace window, each replace the current token, so that in the end exactly
+	// one of the new tokens is current.
+	q := login("local-userpass", "rot-2", nil)
+	_, _, err = s.LogIn(ctx, q)
+	must(t, err)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r, err := s.RotateSessionToken(ctx, app, q.Session.ID, q.Session.TokenHash, hash(fmt.Sprint("n", i)), now, now.Add(-10*time.Second))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if r == store.RotationDone {
+				mu.Lock()
+				done++
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	if done != 1 {
+		t.Fatalf("%d concurrent rotations with one token won outright, want exactly 1", done)
+	}
+	current := 0
+	for i := 0; i < 8; i++ {
+		if _, err := s.GetSessionByTokenHash(ctx, hash(fmt.Sprint("n", i))); err == nil {
+			current++
+		}
+	}
+	if current != 1 {
+		t.Fatalf("%d of the new tokens are current, want exactly 1", current)
 	}
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		"KeyDeletionDuringKeyLogin":     testKeyDeletionDuringKeyLogin,
 		"DisableDuringLogin":            testDisableDuringLogin,
 		"LinkDuringDelete":              testLinkDuringDelete,
+		"RotateSessionToken":            testRotateSessionToken,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
