@@ -59,6 +59,7 @@ type serveConfig struct {
 	lockout     int
 	metricsAddr string
 	anonAfter   time.Duration
+	minPassword int
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
@@ -82,6 +83,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.Var(&c.rateLimits, "rate-limit", "NAME=MAX/WINDOW (login.ip=120/1m) or NAME=off to change a rate limit, all=off for none; repeatable. Names: "+strings.Join(ratelimit.Names(), ", "))
 	fs.Var(&c.proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)")
 	fs.IntVar(&c.lockout, "lockout-threshold", auth.DefaultLockout.Threshold, "failed password logins before an account is locked (1 minute, doubling up to 1 hour); 0 turns lockout off")
+	fs.IntVar(&c.minPassword, "min-password-length", auth.MinPasswordLength, "shortest new password accepted (6 as App Services had; OWASP ASVS asks for at least 8, better 15); at most 128")
 	fs.StringVar(&c.metricsAddr, "metrics-listen", "", "HOST:PORT to serve Prometheus metrics at /metrics (off when empty)")
 	fs.DurationVar(&c.anonAfter, "anonymous-cleanup-after", 90*24*time.Hour, "delete anonymous users inactive this long (0 keeps them)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -100,6 +102,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if c.refreshTTL < appconfig.MinRefreshTokenTTL || c.refreshTTL > appconfig.MaxRefreshTokenTTL {
 		return nil, fmt.Errorf("serve: --refresh-token-ttl %s is outside 30m to 5 years", c.refreshTTL)
+	}
+	if c.minPassword < auth.MinPasswordLength || c.minPassword > auth.MaxPasswordLength {
+		return nil, fmt.Errorf("serve: --min-password-length %d is outside %d to %d", c.minPassword, auth.MinPasswordLength, auth.MaxPasswordLength)
 	}
 	if c.publicURL != "" && !strings.HasPrefix(c.publicURL, "http://") && !strings.HasPrefix(c.publicURL, "https://") {
 		return nil, fmt.Errorf("serve: --public-url %q must start with http:// or https://", c.publicURL)
@@ -214,7 +219,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	svc, notices, err := auth.New(auth.Options{
 		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Logger: log, Secrets: secrets,
 		Apps: apps, RefreshTTL: cfg.refreshTTL, Functions: engines, Data: sources,
-		Lockout: lockout, Metrics: met,
+		Lockout: lockout, Metrics: met, MinPasswordLength: cfg.minPassword,
 	})
 	if err != nil {
 		return err

@@ -79,6 +79,9 @@ type Options struct {
 	Lockout LockoutPolicy
 	// Metrics records logins, refreshes and lockouts (nil: none).
 	Metrics *metrics.Metrics
+	// MinPasswordLength is the shortest new password accepted (0: App Services' 6).
+	// Existing passwords keep working whatever their length.
+	MinPasswordLength int
 	// RotationGrace is how long a rotated-away refresh token still works, for a client
 	// whose answer was lost (default 10 s).
 	RotationGrace time.Duration
@@ -98,6 +101,7 @@ type Service struct {
 	lockout       LockoutPolicy
 	metrics       *metrics.Metrics
 	rotationGrace time.Duration
+	minPassword   int
 }
 
 // App is a loaded app with its providers built.
@@ -137,6 +141,7 @@ func New(opts Options) (*Service, []string, error) {
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
 		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: opts.Lockout, metrics: opts.Metrics,
 	}
+	s.minPassword = max(opts.MinPasswordLength, MinPasswordLength)
 	s.rotationGrace = opts.RotationGrace
 	if s.rotationGrace == 0 {
 		s.rotationGrace = DefaultRotationGrace

@@ -53,13 +53,18 @@ func ValidateEmail(email string) error {
 }
 
 // ValidatePassword checks a password against App Services' rule (6 to 128 characters).
-func ValidatePassword(pw string) error {
+func ValidatePassword(pw string) error { return validatePassword(pw, MinPasswordLength) }
+
+func validatePassword(pw string, minLen int) error {
 	n := utf8.RuneCountInString(pw)
-	if !utf8.ValidString(pw) || n < MinPasswordLength || n > MaxPasswordLength {
-		return fail(ErrInvalidInput, fmt.Sprintf("password must be between %d and %d characters", MinPasswordLength, MaxPasswordLength))
+	if !utf8.ValidString(pw) || n < minLen || n > MaxPasswordLength {
+		return fail(ErrInvalidInput, fmt.Sprintf("password must be between %d and %d characters", minLen, MaxPasswordLength))
 	}
 	return nil
 }
+
+// validatePassword checks a new password against the server's minimum length.
+func (s *Service) validatePassword(pw string) error { return validatePassword(pw, s.minPassword) }
 
 // Register creates an email/password account: confirmed at once with autoConfirm,
 // otherwise pending with a confirmation email sent.
@@ -71,7 +76,7 @@ func (s *Service) Register(ctx context.Context, appID, providerName, email, pass
 	if err := ValidateEmail(email); err != nil {
 		return err
 	}
-	if err := ValidatePassword(password); err != nil {
+	if err := s.validatePassword(password); err != nil {
 		return err
 	}
 	if _, err := s.store.GetAccountByEmail(ctx, app.ClientAppID, email); err == nil {
@@ -311,7 +316,7 @@ func (s *Service) ResetPassword(ctx context.Context, appID, providerName, token,
 	if err != nil {
 		return err
 	}
-	if err := ValidatePassword(password); err != nil {
+	if err := s.validatePassword(password); err != nil {
 		return err
 	}
 	if err := requireTokenInput(token, tokenID); err != nil {
@@ -343,7 +348,7 @@ func (s *Service) CallResetFunction(ctx context.Context, appID, providerName, em
 	if !cfg.RunResetFunction {
 		return fail(ErrFlowNotEnabled, "cannot call the reset function: reset by function is not enabled")
 	}
-	if err := ValidatePassword(password); err != nil {
+	if err := s.validatePassword(password); err != nil {
 		return err
 	}
 	acct, err := s.accountForFlow(ctx, app, email)
