@@ -164,4 +164,14 @@ func TestMinimumPasswordLength(t *testing.T) {
 	if res, body := post(t, reg, map[string]any{"email": "long@example.com", "password": "twelve chars"}); res.StatusCode != 201 {
 		t.Fatalf("12 characters: %d %v", res.StatusCode, body)
 	}
+	long := string([]rune(strings.Repeat("pässwörd ", 15))[:128]) // 128 characters, some not ASCII
+	if res, body := post(t, reg, map[string]any{"email": "longest@example.com", "password": long}); res.StatusCode != 201 {
+		t.Fatalf("128 characters: %d %v", res.StatusCode, body)
+	}
+	if res, _ := post(t, srv.URL+quickstartApp+"/auth/providers/local-userpass/login", map[string]any{"username": "longest@example.com", "password": long}); res.StatusCode != 200 {
+		t.Fatalf("login with the 128-character password: %d", res.StatusCode)
+	}
+	if res, _ := post(t, reg, map[string]any{"email": "toolong@example.com", "password": long + "x"}); res.StatusCode != 400 {
+		t.Fatalf("129 characters: %d", res.StatusCode)
+	}
 }

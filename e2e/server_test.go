@@ -115,13 +115,21 @@ func TestNoSecretsInLogs(t *testing.T) {
 	call(t, "GET", srv.URL+"/api/client/v2.0/auth/profile", ref["access_token"].(string), nil)
 	call(t, "GET", srv.URL+qs+"/functions/call?baas_at="+ref["access_token"].(string), "", nil)
 	call(t, "POST", srv.URL+qs+"/auth/providers/local-userpass/reset/send", "", map[string]string{"email": "logs@example.com"})
-	call(t, "DELETE", srv.URL+"/api/client/v2.0/auth/session", login["refresh_token"].(string), nil)
+	_, _, key := call(t, "POST", srv.URL+"/api/client/v2.0/auth/api_keys", login["refresh_token"].(string), map[string]string{"name": "logs"})
+	apiKey, _ := key["key"].(string)
+	call(t, "POST", srv.URL+qs+"/auth/providers/api-key/login", "", map[string]string{"key": apiKey})
+	_, _, rot := call(t, "POST", srv.URL+"/api/client/v2.0/auth/session?rotate_refresh_token=true", login["refresh_token"].(string), nil)
+	rotated, _ := rot["refresh_token"].(string)
+	call(t, "DELETE", srv.URL+"/api/client/v2.0/auth/session", rotated, nil)
 	time.Sleep(100 * time.Millisecond)
 	if err := srv.stop(t); err != nil {
 		t.Fatal(err)
 	}
 	log := srv.log.String()
-	secrets := []string{pw, login["refresh_token"].(string), login["access_token"].(string), ref["access_token"].(string)}
+	if apiKey == "" || rotated == "" {
+		t.Fatalf("the session did not get an API key (%v) or a rotated token (%v)", key, rot)
+	}
+	secrets := []string{pw, login["refresh_token"].(string), login["access_token"].(string), ref["access_token"].(string), apiKey, rotated}
 	for _, tok := range []string{login["refresh_token"].(string), login["access_token"].(string)} {
 		secrets = append(secrets, strings.Split(tok, ".")[2]) // the signature alone
 	}
