@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +24,11 @@ const app = "app-one"
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-var seq int
+// seq makes ids unique across the suite; tests call nextID from several goroutines.
+var seq atomic.Int64
 
 func nextID() string {
-	seq++
-	return fmt.Sprintf("%024x", seq)
+	return fmt.Sprintf("%024x", seq.Add(1))
 }
 
 func hash(s string) []byte {
