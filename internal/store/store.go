@@ -263,8 +263,84 @@ type Store interface {
 	// DeleteExpired removes rate counters and OAuth states that ended before now.
 	DeleteExpired(ctx context.Context, now time.Time) error
 
+	// ListUsers lists an app's users matching q, and how many match in all.
+	ListUsers(ctx context.Context, appID string, q UserQuery) ([]User, int, error)
+	// CreateUser creates a user with one identity and no session.
+	CreateUser(ctx context.Context, u User, id Identity) error
+	// ListUserSessions lists a user's sessions with their devices, most recently used first.
+	ListUserSessions(ctx context.Context, appID, userID string) ([]SessionInfo, error)
+	// ListPendingAccounts lists email/password accounts awaiting confirmation, oldest first.
+	ListPendingAccounts(ctx context.Context, appID string, limit, offset int) ([]Account, error)
+	// ConfirmAccountByEmail confirms a pending account without its token (an operator's
+	// decision) and drops its confirmation tokens.
+	ConfirmAccountByEmail(ctx context.Context, appID, email string) (Account, error)
+
+	// CreateAdminKey stores an admin API key (ErrNameTaken for a name in use).
+	CreateAdminKey(ctx context.Context, k AdminKey) error
+	// GetAdminKeyByHash finds an admin key by the hash of its secret.
+	GetAdminKeyByHash(ctx context.Context, hash []byte) (AdminKey, error)
+	// ListAdminKeys lists the admin keys, oldest first.
+	ListAdminKeys(ctx context.Context) ([]AdminKey, error)
+	// DeleteAdminKey deletes an admin key by id or name.
+	DeleteAdminKey(ctx context.Context, idOrName string) error
+
+	// AppendAudit records audit events.
+	AppendAudit(ctx context.Context, events []AuditEvent) error
+	// ListAudit lists an app's audit events matching f, newest first.
+	ListAudit(ctx context.Context, appID string, f AuditFilter) ([]AuditEvent, error)
+
 	// Close releases the store's resources.
 	Close() error
+}
+
+// UserQuery selects users for ListUsers.
+type UserQuery struct {
+	// Search matches a user id, an identity id, or part of an email.
+	Search string
+	// Provider keeps users with an identity of this provider type.
+	Provider string
+	// State is "", "enabled" or "disabled".
+	State string
+	// Sort is "created" (default) or "last_login"; Desc reverses it.
+	Sort          string
+	Desc          bool
+	Limit, Offset int
+}
+
+// SessionInfo is a session with the device it was opened on.
+type SessionInfo struct {
+	Session
+	Device Device
+}
+
+// AdminKey is a key for the admin API. Only a hash of the key is kept.
+type AdminKey struct {
+	ID        string
+	Name      string
+	Hash      []byte
+	CreatedAt time.Time
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	Seq     int64
+	AppID   string
+	At      time.Time
+	Actor   string // "admin:<key name>", "user:<id>", "anonymous"
+	Action  string // e.g. "login", "login_failed", "user.disable"
+	Target  string
+	Outcome string // "success", "failure", "refused"
+	Detail  string
+	IP      string
+}
+
+// AuditFilter selects audit events.
+type AuditFilter struct {
+	Action, Actor, Target, Outcome string
+	Since                          time.Time
+	// BeforeSeq, when set, lists events older than this one (paging).
+	BeforeSeq int64
+	Limit     int
 }
 
 // Rotation is the outcome of RotateSessionToken.

@@ -72,6 +72,9 @@ func Run(t *testing.T, open Opener) {
 		"DisableDuringLogin":            testDisableDuringLogin,
 		"LinkDuringDelete":              testLinkDuringDelete,
 		"RotateSessionToken":            testRotateSessionToken,
+		"ListUsers":                     testListUsers,
+		"AdminKeysAndAudit":             testAdminKeysAndAudit,
+		"PendingAccountsAndCreateUser":  testPendingAccounts,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
