@@ -143,5 +143,5 @@ func (c commonFlags) open(ctx context.Context, cmd string) (*auth.Service, *appc
 		st.Close()
 		return nil, nil, nil, err
 	}
-	return svc, app, func() { st.Close() }, nil
+	return svc, app, func() { svc.Close(); st.Close() }, nil
 }

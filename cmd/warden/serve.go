@@ -288,6 +288,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	svc.Close() // writes the audit events still queued
 	log.Info("stopped")
 	return nil
 }

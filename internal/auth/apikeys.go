@@ -91,6 +91,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string) (A
 		return APIKey{}, fmt.Errorf("create api key: %w", err)
 	}
 	s.log.InfoContext(ctx, "api key created", "app", p.App.ClientAppID, "user", p.UserID, "key", k.ID)
+	s.Audit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "api_key_created", Target: k.ID, Outcome: "success", Detail: name})
 	out := apiKeyOf(k)
 	out.Key = key
 	return out, nil

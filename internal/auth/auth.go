@@ -102,6 +102,7 @@ type Service struct {
 	metrics       *metrics.Metrics
 	rotationGrace time.Duration
 	minPassword   int
+	audit         *auditor
 }
 
 // App is a loaded app with its providers built.
@@ -142,6 +143,7 @@ func New(opts Options) (*Service, []string, error) {
 		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: opts.Lockout, metrics: opts.Metrics,
 	}
 	s.minPassword = max(opts.MinPasswordLength, MinPasswordLength)
+	s.audit = newAuditor(opts.Store, func(msg string, args ...any) { s.log.Error(msg, args...) })
 	s.rotationGrace = opts.RotationGrace
 	if s.rotationGrace == 0 {
 		s.rotationGrace = DefaultRotationGrace

@@ -81,6 +81,8 @@ func (s *Service) recordFailure(ctx context.Context, app *App, key string) {
 	}
 	if f.LockedUntil.After(now) {
 		s.metrics.Lockout()
+		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "system", Action: "account_locked", Target: key, Outcome: "locked",
+			Detail: fmt.Sprintf("%d failures; locked for %s", f.Failures, f.LockedUntil.Sub(now).Round(time.Second))})
 		s.log.WarnContext(ctx, "account locked after failed logins", "app", app.ClientAppID, "account", keyDigest(key),
 			"failures", f.Failures, "locked_for", f.LockedUntil.Sub(now).String())
 	}

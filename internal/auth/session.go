@@ -39,6 +39,8 @@ type LoginRequest struct {
 	// LinkAccessToken, when set, links the credentials' identity to the user of this
 	// access token instead of logging in.
 	LinkAccessToken string
+	// IP is the client's address, for the audit log.
+	IP string
 }
 
 // LoginResult is what a successful login answers.
@@ -94,6 +96,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	failures, err := s.checkLockout(ctx, app, lockKey)
 	if err != nil {
 		s.metrics.Login(entry.cfg.Type, "locked")
+		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: lockKey, Outcome: "locked", Detail: entry.cfg.Type, IP: req.IP})
 		return LoginResult{}, err
 	}
 	ident, err := entry.impl.Authenticate(ctx, req.Credentials)
@@ -101,6 +104,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 		if errors.Is(err, provider.ErrInvalidCredentials) {
 			s.recordFailure(ctx, app, lockKey)
 			s.metrics.Login(entry.cfg.Type, "failure")
+			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_failed", Target: lockKey, Outcome: "failure", Detail: entry.cfg.Type, IP: req.IP})
 		} else {
 			s.metrics.Login(entry.cfg.Type, "error")
 		}
@@ -115,10 +119,23 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	now := s.clock.Now()
 	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: now}
 	if linker != nil {
-		return s.link(ctx, *linker, identity)
+		res, err := s.link(ctx, *linker, identity)
+		if err == nil {
+			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + linker.UserID, Action: "identity_linked", Target: linker.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: req.IP})
+		}
+		return res, err
 	}
-
-	return s.openSession(ctx, app, entry, ident, identity, req.Device)
+	res, err := s.openSession(ctx, app, entry, ident, identity, req.Device)
+	if err == nil {
+		action := "login"
+		if res.Created {
+			action = "user_created"
+		}
+		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + res.UserID, Action: action, Target: res.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: req.IP})
+	} else if errors.Is(err, ErrUserDisabled) {
+		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: identity.ID, Outcome: "disabled", Detail: entry.cfg.Type, IP: req.IP})
+	}
+	return res, err
 }
 
 // openSession logs the identity in: it finds or creates its user and opens a session on
@@ -357,6 +374,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool)
 		}
 		if r == store.RotationReuse {
 			s.metrics.Refresh("reuse")
+			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + sess.UserID, Action: "refresh_refused", Target: sess.UserID, Outcome: "reuse", Detail: "session " + sess.ID + " ended"})
 			s.log.WarnContext(ctx, "refresh token replayed after rotation: session ended", "app", app.ClientAppID, "user", sess.UserID, "session", sess.ID)
 			return RefreshResult{}, fail(ErrSessionNotFound, "invalid session: refresh token was already used")
 		}
@@ -385,6 +403,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool)
 // returns the error to answer with.
 func (s *Service) revokeReplayed(ctx context.Context, app *App, sess store.Session) error {
 	s.metrics.Refresh("reuse")
+	s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + sess.UserID, Action: "refresh_refused", Target: sess.UserID, Outcome: "reuse", Detail: "session " + sess.ID + " ended"})
 	s.log.WarnContext(ctx, "refresh token replayed after rotation: session ended", "app", app.ClientAppID, "user", sess.UserID, "session", sess.ID)
 	if err := s.store.DeleteSession(ctx, app.ClientAppID, sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.ErrorContext(ctx, "ending a replayed session failed", "err", err)

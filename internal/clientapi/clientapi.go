@@ -302,7 +302,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(body, "options")
-	req := auth.LoginRequest{AppID: app.ClientAppID, Provider: r.PathValue("provider"), Credentials: provider.Credentials(body), Device: dev}
+	req := auth.LoginRequest{AppID: app.ClientAppID, Provider: r.PathValue("provider"), Credentials: provider.Credentials(body), Device: dev, IP: ip}
 	if r.URL.Query().Get("link") == "true" {
 		tok, err := bearer(r)
 		if err != nil {
