@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -248,7 +249,8 @@ func (s *Service) AppConfig(appID string) (AppView, error) {
 		return AppView{}, err
 	}
 	v := AppView{ClientAppID: app.ClientAppID, DomainID: app.DomainID, Name: app.Name, Dir: app.Dir, DeploymentModel: app.DeploymentModel,
-		Location: app.Location, AllowedOrigins: app.AllowedOrigins, NotServed: app.Components, CustomUserData: app.CustomUserData}
+		Location: app.Location, AllowedOrigins: app.AllowedOrigins, NotServed: app.Components, CustomUserData: app.CustomUserData,
+		Providers: []map[string]any{}, Functions: []map[string]any{}, Values: []map[string]any{}, DataSources: []map[string]any{}}
 	ttl := app.RefreshTokenTTL
 	if ttl == 0 {
 		ttl = s.refreshTTL
@@ -256,9 +258,10 @@ func (s *Service) AppConfig(appID string) (AppView, error) {
 	v.RefreshTTL = ttl.String()
 	for _, name := range sortedKeys(app.Providers) {
 		p := app.Providers[name]
-		secretNames := map[string]string{}
+		// secret_config holds the names of secrets, never their values.
+		secretNames := map[string]json.RawMessage{}
 		for k, raw := range p.SecretConfig {
-			secretNames[k] = strings.Trim(string(raw), `"`)
+			secretNames[k] = raw
 		}
 		v.Providers = append(v.Providers, map[string]any{"name": p.Name, "type": p.Type, "disabled": p.Disabled,
 			"config": p.Config, "secret_config": secretNames, "redirect_uris": p.RedirectURIs})
