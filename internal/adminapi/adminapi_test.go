@@ -49,7 +49,9 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { catcher.Close() })
 	sender, _ := mail.NewSMTP(catcher.URL())
-	secrets, _ := appconfig.LoadSecrets("", func(k string) (string, bool) { return "very-secret-value-very-secret-value-0123", k == appconfig.EnvName("jwt-key") })
+	secrets, _ := appconfig.LoadSecrets("", func(k string) (string, bool) {
+		return "very-secret-value-very-secret-value-0123", k == appconfig.EnvName("jwt-key")
+	})
 	app := &appconfig.App{ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", Name: "admin test", Providers: map[string]*appconfig.Provider{
 		"anon-user": {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
 		"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb",
