@@ -13,6 +13,7 @@ import (
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/function"
+	"github.com/wardenauth/warden/internal/password"
 )
 
 const apikeysUsage = `Usage:
@@ -138,7 +139,12 @@ func (c commonFlags) open(ctx context.Context, cmd string) (*auth.Service, *appc
 		st.Close()
 		return nil, nil, nil, err
 	}
-	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines})
+	hasher, err := password.NewHasher(password.DefaultParams, 0)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines, Hasher: hasher})
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err

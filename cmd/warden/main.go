@@ -21,7 +21,9 @@ const usage = `Warden: a self-hosted authentication and user-management server f
 Usage:
   warden serve --app DIR [flags]   run the server (warden serve -h lists the flags)
   warden apikeys create|list|delete  manage server API keys (warden apikeys lists the flags)
-  warden users unlock              lift an account's lockout (warden users lists the flags)
+  warden users list|get|create|disable|enable|delete|revoke|unlock|export|import
+                                   manage users (warden users lists the flags)
+  warden admin-keys create|list|delete  manage the keys of the admin API and console
   warden version                   print the version
 `
 
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return apikeys(ctx, args[1:], stdout, stderr)
 	case "users":
 		return users(ctx, args[1:], stdout, stderr)
+	case "admin-keys":
+		return adminKeys(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "warden", version)
 		return nil

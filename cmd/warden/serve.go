@@ -15,9 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardenauth/warden/internal/adminapi"
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/clientapi"
+	"github.com/wardenauth/warden/internal/console"
 	"github.com/wardenauth/warden/internal/data"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/mail"
@@ -246,9 +248,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	root := http.NewServeMux()
+	root.Handle(adminapi.Prefix+"/", adminapi.New(svc, log))
+	root.Handle(console.Path, console.Handler())
+	root.Handle(strings.TrimSuffix(console.Path, "/"), console.Handler())
+	root.Handle("/", clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static,
+		Limiter: limiter, TrustedProxies: proxies, Metrics: met}))
 	srv := &http.Server{
-		Handler: clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static,
-			Limiter: limiter, TrustedProxies: proxies, Metrics: met}),
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
