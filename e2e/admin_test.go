@@ -92,6 +92,27 @@ func TestOperatorsCLIAndAPI(t *testing.T) {
 		t.Fatalf("revoke: %s", out)
 	}
 
+	// The same through the running server's admin API.
+	remote := []string{"--server", srv.URL, "--admin-key", created.Key, "--app", app}
+	var page struct {
+		Total int `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(runCLI(t, "", append([]string{"users", "list", "--search", "op-made"}, remote...)...)), &page); err != nil || page.Total != 1 {
+		t.Fatalf("users list --server: %v %d", err, page.Total)
+	}
+	runCLI(t, "", append([]string{"users", "disable", "--id", uid}, remote...)...)
+	if st := login("op-made@example.com"); st != 401 {
+		t.Fatalf("login of a user disabled through --server: %d", st)
+	}
+	runCLI(t, "", append([]string{"users", "enable", "--id", uid}, remote...)...)
+	if st := login("op-made@example.com"); st != 200 {
+		t.Fatalf("login after enable through --server: %d", st)
+	}
+	cmd := exec.Command(binary(t), append([]string{"users", "list", "--server", srv.URL, "--admin-key", "wadm_wrong", "--app", app}, "--json")...)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {
+		t.Fatalf("users list --server with a wrong key: %v %s", err, out)
+	}
+
 	// Export, then import into another server: same ids, same passwords.
 	exportFile := filepath.Join(t.TempDir(), "users.jsonl")
 	runCLI(t, "", "users", "export", "--app", app, "--data", srv.DataDir, "--out", exportFile)
@@ -115,7 +136,7 @@ func TestOperatorsCLIAndAPI(t *testing.T) {
 	if st, _, _ := adminCall(t, "DELETE", admin+"/users/"+uid, created.Key, nil); st != 204 {
 		t.Fatalf("delete: %d", st)
 	}
-	cmd := exec.Command(binary(t), "users", "get", "--app", app, "--data", srv.DataDir, "--id", uid)
+	cmd = exec.Command(binary(t), "users", "get", "--app", app, "--data", srv.DataDir, "--id", uid)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "user not found") {
 		t.Fatalf("users get of a deleted user: %v %s", err, out)
 	}

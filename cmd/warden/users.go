@@ -31,7 +31,9 @@ const usersUsage = `Usage: warden users COMMAND --app DIR [--data DIR | --databa
   import  [--in FILE]                   users from JSON lines (export's format); existing ids are skipped
 
 Every command takes --json for JSON output. The commands work on the data directory (or
---database) directly; a running server sees a change at once.
+--database) directly; a running server sees a change at once. With --server URL and an
+admin key (--admin-key or $WARDEN_ADMIN_KEY), list, get, create, disable, enable, revoke,
+delete and unlock go through that server's admin API instead (give --app-id, or --app).
 `
 
 // users manages an app's users.
@@ -57,8 +59,15 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "file to export to (default: standard output)")
 	in := fs.String("in", "", "file to import from (default: standard input)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	server := fs.String("server", "", "URL of a running server, to work through its admin API")
+	adminKey := fs.String("admin-key", os.Getenv("WARDEN_ADMIN_KEY"), "admin key for --server (env WARDEN_ADMIN_KEY)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *server != "" {
+		return remoteUsers(ctx, sub, remoteArgs{server: *server, key: *adminKey, appID: *common.appID, appDir: *common.appDir,
+			id: *id, email: *email, password: *pw, query: store.UserQuery{Search: *search, Provider: *providerType, State: *state, Sort: *sortBy, Desc: *desc, Limit: *limit, Offset: *offset},
+			json: *asJSON}, stdout)
 	}
 	known := map[string]bool{"list": true, "get": true, "create": true, "disable": true, "enable": true, "revoke": true, "delete": true, "unlock": true, "export": true, "import": true}
 	if !known[sub] {
