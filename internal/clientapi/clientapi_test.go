@@ -411,8 +411,14 @@ func TestCORS(t *testing.T) {
 		"Origin": "http://allowed.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization",
 	}, "")
 	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "http://allowed.example" ||
-		pre.header.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization") {
-		t.Fatalf("preflight: %d %v", pre.status, pre.header)
+		pre.header.Get("Access-Control-Allow-Credentials") != "" || !strings.Contains(strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight (no credentials: the profile call does not send them): %d %v", pre.status, pre.header)
+	}
+	probe := e.do(t, "OPTIONS", e.appPath("/auth/providers/oauth2-google/login"), map[string]string{
+		"Origin": "http://allowed.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization",
+	}, "")
+	if probe.status != 204 || probe.header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("the OAuth link probe's preflight must allow credentials: %d %v", probe.status, probe.header)
 	}
 	r := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), map[string]string{"Origin": "http://allowed.example"}, `{}`)
 	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "http://allowed.example" || r.header.Get("Access-Control-Expose-Headers") != "X-BaaS-Location" {

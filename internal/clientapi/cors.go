@@ -9,7 +9,8 @@ import (
 )
 
 // cors answers browsers as §1.6 of the protocol reference says: the request's Origin is
-// echoed (never "*") with credentials allowed, X-BaaS-Location is exposed, and preflights
+// echoed (never "*"), credentials are allowed only for the OAuth link probe,
+// X-BaaS-Location is exposed, and preflights
 // are answered directly. An app whose allowed_request_origins is non-empty accepts only
 // those origins; for the routes whose path names no app (/auth/...), an origin is
 // accepted here when some app accepts it, and the app of the token is checked again
@@ -34,7 +35,11 @@ func (a *api) cors(next http.Handler) http.Handler {
 			return
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Allow-Credentials", "true")
+		if linkProbe(r) {
+			// Only realm-web's OAuth link probe sends credentials ("include"); nothing else
+			// needs them, so nothing else is allowed them.
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
 		h.Set("Access-Control-Expose-Headers", "X-BaaS-Location")
 		if preflight {
 			h.Add("Vary", "Access-Control-Request-Method")
@@ -51,6 +56,21 @@ func (a *api) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// linkProbe reports a request (or the preflight of one) of the OAuth redirect login,
+// which realm-web's link probe sends with credentials.
+func linkProbe(r *http.Request) bool {
+	method := r.Method
+	if method == http.MethodOptions {
+		method = r.Header.Get("Access-Control-Request-Method")
+	}
+	if method != http.MethodGet || !strings.HasPrefix(r.URL.Path, prefix+"/app/") {
+		return false
+	}
+	rest := r.URL.Path[len(prefix+"/app/"):]
+	parts := strings.Split(rest, "/")
+	return len(parts) == 5 && parts[1] == "auth" && parts[2] == "providers" && parts[4] == "login"
 }
 
 func (a *api) originAllowed(path, origin string) bool {
