@@ -35,6 +35,7 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type env struct {
+	svc   *auth.Service
 	srv   *httptest.Server
 	clock *clock
 	mail  *mailtest.Catcher
@@ -89,7 +90,7 @@ func newEnv(t testing.TB, origins ...string) *env {
 	}
 	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, clock: clk, mail: catcher, appID: appID}
+	return &env{svc: svc, srv: srv, clock: clk, mail: catcher, appID: appID}
 }
 
 type response struct {

@@ -1,6 +1,7 @@
 package clientapi_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -171,5 +172,24 @@ func TestRotatingRefreshTokens(t *testing.T) {
 	}
 	if working > 1 {
 		t.Fatalf("%d refresh tokens from one concurrent burst worked; at most one may", working)
+	}
+}
+
+// TestAnonymousCleanup: the maintenance job deletes anonymous users unused for the
+// configured time, and keeps those still in use.
+func TestAnonymousCleanup(t *testing.T) {
+	e := newEnv(t)
+	old := e.anonLogin(t)
+	e.clock.Advance(60 * 24 * time.Hour)
+	recent := e.anonLogin(t)
+	e.clock.Advance(40 * 24 * time.Hour) // old: 100 days unused; recent: 40 days
+	if err := e.svc.Maintain(context.Background(), 90*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(old.refresh), ""); r.status != 401 {
+		t.Fatalf("the anonymous user unused for 100 days still refreshes: %d", r.status)
+	}
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(recent.refresh), ""); r.status != 201 {
+		t.Fatalf("the anonymous user used 40 days ago was deleted: %d %s", r.status, r.body)
 	}
 }

@@ -351,6 +351,12 @@ func (s *Store) DeleteUser(ctx context.Context, appID, userID string) error {
 }
 
 func deleteUser(ctx context.Context, tx conn, appID, userID string) error {
+	// An erased user leaves no failed-login record behind either.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE app_id = $1 AND account_key IN
+		(SELECT a.email_key FROM accounts a JOIN identities i ON i.app_id = a.app_id AND i.id = a.id
+		 WHERE a.app_id = $2 AND i.user_id = $3 AND i.provider_type = 'local-userpass')`, appID, appID, userID); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE app_id = $1 AND id IN
 		(SELECT id FROM identities WHERE app_id = $2 AND user_id = $3 AND provider_type = 'local-userpass')`, appID, appID, userID); err != nil {
 		return err
