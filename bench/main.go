@@ -308,7 +308,7 @@ func cpuModel() string {
 
 func render(runs []engineRun, hashTime time.Duration, hashLimit float64, duration time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmarks\n\nProduced by `go run ./bench` (each scenario %s, a Go load generator on loopback in the same run, keep-alive connections).\n\n", duration)
+	fmt.Fprintf(&b, "# Benchmarks\n\nProduced by `go run ./bench` (each scenario %s, a Go load generator on loopback in the same run, keep-alive connections). The rate limits are off (every request comes from one address); the audit log is on.\n\n", duration)
 	fmt.Fprintf(&b, "Machine: %d cores (%s), %s, %s/%s; generated %s. The load generator shares the cores with the server, as it would in any single-machine test.\n\n",
 		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "argon2id at the default cost (19 MiB, 2 passes): **%.1f ms per hash**, so this machine's password-login limit is %d cores ÷ %.1f ms = **%.1f logins/s**.\n\n",
