@@ -319,3 +319,23 @@ func assertNotPermitted(t *testing.T, err error, what string) {
 		t.Errorf("%s: err = %v, want not permitted", what, err)
 	}
 }
+
+// TestUnsetURISecretFallsBackToEmbedded: a data source whose secret_config.uri names a
+// secret nobody set (realm-js's test apps) is served by the embedded engine.
+func TestUnsetURISecretFallsBackToEmbedded(t *testing.T) {
+	app := &appconfig.App{ClientAppID: "fallback", DataSources: map[string]*appconfig.DataSource{
+		"local-mongodb": {Name: "local-mongodb", Type: "mongodb", URISecret: "local-mongodb-uri"},
+	}}
+	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	src, ok := s.Get("local-mongodb")
+	if !ok || !src.Embedded {
+		t.Fatalf("local-mongodb: %v embedded=%v", ok, src != nil && src.Embedded)
+	}
+	if _, err := src.Execute(context.Background(), system, "insertOne", bson.D{{Key: "database", Value: "test-database"}, {Key: "collection", Value: "test-collection"}, {Key: "document", Value: bson.D{{Key: "a", Value: int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+}
