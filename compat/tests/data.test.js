@@ -148,6 +148,19 @@ test("custom user data: written at creation, in the token, fresh after refreshCu
   await assert.rejects(users.insertOne({ userId: user.id }), /insert not permitted/);
 });
 
+test("a function's can_evaluate rule reads the caller's custom data", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await newUser(app);
+  await assert.rejects(user.functions.greenOnly(), (err) => {
+    assert.equal(err.statusCode, 400);
+    assert.equal(err.errorCode, "NoMatchingRuleFound");
+    return true;
+  });
+  assert.equal(user.state, "active");
+  await user.functions.setFavoriteColor("green");
+  assert.equal(await user.functions.greenOnly(), "welcome, green fan");
+});
+
 test("custom user data over the token bound is left out of the token, and no data means no claim", async () => {
   const app = freshApp(TODO_APP_ID);
   const user = await newUser(app);

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/httplog"
 	"github.com/wardenauth/warden/internal/store"
 )
 
@@ -93,6 +94,14 @@ func New(svc *auth.Service, log *slog.Logger) http.Handler {
 		writeJSON(w, http.StatusNotFound, errorBody{"no such admin endpoint: " + r.Method + " " + r.URL.Path, "NotFound"})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &httplog.Recorder{ResponseWriter: w}
+		w = rec
+		defer func() {
+			// One line per request, as the client API logs: never the body or the key.
+			a.log.LogAttrs(r.Context(), slog.LevelInfo, "admin request", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.Int("status", rec.Status), slog.Duration("took", time.Since(start)))
+		}()
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
