@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wardenauth/warden/internal/store/postgres/pgtest"
@@ -67,5 +68,46 @@ func TestThreeNodesShareOnePostgreSQL(t *testing.T) {
 	}
 	if st, _, _ := call(t, "POST", c+"/api/client/v2.0/auth/session", l3["refresh_token"].(string), nil); st != 401 {
 		t.Fatalf("node 3 refreshed for a user deleted on node 2: %d", st)
+	}
+}
+
+// TestDataSourcesShareOnePostgreSQL: with --database, the embedded engine keeps data
+// sources in PostgreSQL too, so a document written through one node is read through
+// another, under the rules of each.
+func TestDataSourcesShareOnePostgreSQL(t *testing.T) {
+	dsn := pgtest.Database(t)
+	key, err := token.GenerateEd25519PEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "signing.pem")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(repoRoot(t), "examples", "todo")
+	a := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
+	b := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
+	if !strings.Contains(a.log.String(), "engine=embedded-postgresql") {
+		t.Fatalf("the data source is not on PostgreSQL:\n%s", a.log.String())
+	}
+	base := "/api/client/v2.0/app/todo-abcde"
+	st, _, login := call(t, "POST", a.URL+base+"/auth/providers/anon-user/login", "", map[string]any{})
+	if st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	tok := login["access_token"].(string)
+	insert := `{"name":"insertOne","service":"mongodb-atlas","arguments":[{"database":"todo","collection":"Item","document":{"summary":"shared","owner_id":"` + login["user_id"].(string) + `"}}]}`
+	if st, _, body := call(t, "POST", a.URL+base+"/functions/call", tok, insert); st != 200 {
+		t.Fatalf("insert through node A: %d %v", st, body)
+	}
+	find := `{"name":"findOne","service":"mongodb-atlas","arguments":[{"database":"todo","collection":"Item","query":{"summary":"shared"}}]}`
+	st, _, doc := call(t, "POST", b.URL+base+"/functions/call", tok, find)
+	if st != 200 || doc["summary"] != "shared" {
+		t.Fatalf("find through node B: %d %v", st, doc)
+	}
+	// Another user sees nothing through either node: the rules hold on both.
+	_, _, other := call(t, "POST", b.URL+base+"/auth/providers/anon-user/login", "", map[string]any{})
+	if st, _, doc := call(t, "POST", b.URL+base+"/functions/call", other["access_token"].(string), find); st != 200 || doc != nil {
+		t.Fatalf("another user's findOne: %d %v", st, doc)
 	}
 }

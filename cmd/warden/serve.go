@@ -193,19 +193,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		for _, name := range s.Names() {
 			src, _ := s.Get(name)
 			engine := "mongodb"
-			if src.Embedded {
+			switch {
+			case src.Embedded && cfg.database != "":
+				engine = "embedded-postgresql"
+			case src.Embedded:
 				engine = "embedded"
 			}
 			log.Info("data source", "app", appID, "name", name, "engine", engine)
-		}
-	}
-	if cfg.database != "" {
-		for _, s := range sources {
-			for _, name := range s.Names() {
-				if src, _ := s.Get(name); src.Embedded {
-					log.Warn("data source served by the embedded engine of this node only; with several nodes give it a MongoDB with --mongodb-uri", "data_source", name)
-				}
-			}
 		}
 	}
 	engines, err := functionEngines(apps, secrets, log, cfg.fnTimeout, sources)
@@ -336,7 +330,9 @@ func rateLimiting(cfg *serveConfig, st *sqlstore.Store, log *slog.Logger, met *m
 
 // dataOptions reads --mongodb-uri (and WARDEN_MONGODB_URI).
 func dataOptions(cfg *serveConfig, secrets *appconfig.Secrets, log *slog.Logger) (data.Options, error) {
-	opts := data.Options{DataDir: cfg.dataDir, URIs: map[string]string{}, Secrets: secrets, Logger: log}
+	// On PostgreSQL the embedded engine keeps its data there too, so that every node
+	// sees the same data sources.
+	opts := data.Options{DataDir: cfg.dataDir, URIs: map[string]string{}, Secrets: secrets, Logger: log, PostgresURL: cfg.database}
 	uris := append([]string(nil), cfg.mongoURIs...)
 	if v := os.Getenv("WARDEN_MONGODB_URI"); v != "" && len(uris) == 0 {
 		uris = append(uris, v)

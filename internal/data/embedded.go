@@ -28,8 +28,11 @@ type Embedded struct {
 	tmp    string
 }
 
-// StartEmbedded starts the engine with its SQLite files in dir.
-func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded, error) {
+// StartEmbedded starts the engine with its SQLite files in dir; or, when postgresURL is
+// set, over that PostgreSQL database (every database becomes a schema there), so that
+// several Warden nodes on one PostgreSQL share their data sources. dir then only holds
+// the socket.
+func StartEmbedded(ctx context.Context, dir, postgresURL string, log *slog.Logger) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded data store: %w", err)
 	}
@@ -49,12 +52,11 @@ func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded
 	// FerretDB logs every refused command at WARN with the whole message; only its
 	// errors are worth the server's log.
 	quiet := slog.New(levelFloor{log.Handler(), slog.LevelError})
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{Unix: socket},
-		Logger:    quiet,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
-	})
+	cfg := &ferretdb.Config{Listener: ferretdb.ListenerConfig{Unix: socket}, Logger: quiet, Handler: "sqlite", SQLiteURL: "file:" + dir + "/"}
+	if postgresURL != "" {
+		cfg.Handler, cfg.SQLiteURL, cfg.PostgreSQLURL = "postgresql", "", postgresURL
+	}
+	f, err := ferretdb.New(cfg)
 	if err != nil {
 		e.cleanup()
 		return nil, fmt.Errorf("embedded data store: %w", err)

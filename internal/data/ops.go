@@ -27,8 +27,9 @@ var Actions = []string{
 	"findOneAndUpdate", "findOneAndReplace", "findOneAndDelete", "watch",
 }
 
-// reservedDatabases are MongoDB's own databases, which no request may touch.
-var reservedDatabases = map[string]bool{"admin": true, "local": true, "config": true}
+// reservedDatabases are MongoDB's own databases, and the PostgreSQL schemas that the
+// embedded engine over PostgreSQL must not write into; no request may touch them.
+var reservedDatabases = map[string]bool{"admin": true, "local": true, "config": true, "public": true, "information_schema": true, "pg_catalog": true}
 
 // request is one operation on one collection.
 type request struct {

@@ -35,6 +35,9 @@ type Options struct {
 	// DefaultURI is used for every data source that has no connection string of its own
 	// (empty: the embedded engine).
 	DefaultURI string
+	// PostgresURL, when set, puts the embedded engine's data in that PostgreSQL database
+	// instead of SQLite files (for several nodes sharing one PostgreSQL).
+	PostgresURL string
 	Secrets    *appconfig.Secrets
 	Logger     *slog.Logger
 }
@@ -89,7 +92,7 @@ func Open(ctx context.Context, app *appconfig.App, opts Options) (*Sources, erro
 				s.Close(ctx)
 				return nil, fmt.Errorf("data source %q: no connection string and no data directory for the embedded engine", name)
 			}
-			e, err := StartEmbedded(ctx, filepath.Join(opts.DataDir, "mongo", safeName(app.ClientAppID), safeName(name)), s.log)
+			e, err := StartEmbedded(ctx, filepath.Join(opts.DataDir, "mongo", safeName(app.ClientAppID), safeName(name)), opts.PostgresURL, s.log)
 			if err != nil {
 				s.Close(ctx)
 				return nil, fmt.Errorf("data source %q: %w", name, err)
