@@ -38,8 +38,8 @@ type Options struct {
 	// PostgresURL, when set, puts the embedded engine's data in that PostgreSQL database
 	// instead of SQLite files (for several nodes sharing one PostgreSQL).
 	PostgresURL string
-	Secrets    *appconfig.Secrets
-	Logger     *slog.Logger
+	Secrets     *appconfig.Secrets
+	Logger      *slog.Logger
 }
 
 // Sources are one app's open data sources.
