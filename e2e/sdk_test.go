@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wardenauth/warden/client"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // TestSDKAgainstTheBinary runs the Go SDK's documented flows against `warden serve`:
@@ -140,5 +144,78 @@ func TestGoSDKExampleProgram(t *testing.T) {
 	second := runExample()
 	if !strings.Contains(second, "welcome back: 1 users on this device, active joe@example.com") {
 		t.Fatalf("second run did not find the kept user:\n%s", second)
+	}
+}
+
+// TestSDKMongoClient: the Go SDK's MongoClient against the binary serving examples/todo
+// on its embedded engine: CRUD with Extended JSON types, and the rules' refusals as
+// *client.Error.
+func TestSDKMongoClient(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, "--app", filepath.Join(repoRoot(t), "examples", "todo"))
+	app, err := client.New("todo-abcde", client.WithBaseURL(srv.URL), client.WithStorage(client.NewMemoryStorage()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := app.LogIn(ctx, client.AnonymousNew())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandbox := user.MongoClient("mongodb-atlas").Database("todo").Collection("Sandbox")
+	run := time.Now().UnixNano()
+	id, err := sandbox.InsertOne(ctx, bson.D{{Key: "run", Value: run}, {Key: "name", Value: "a"}, {Key: "n", Value: 1}, {Key: "at", Value: bson.DateTime(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := id.(bson.ObjectID); !ok {
+		t.Fatalf("insertedId is %T, want an ObjectID", id)
+	}
+	if _, err := sandbox.InsertMany(ctx, []any{bson.D{{Key: "run", Value: run}, {Key: "name", Value: "b"}, {Key: "n", Value: 2}}, bson.D{{Key: "run", Value: run}, {Key: "name", Value: "c"}, {Key: "n", Value: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	type doc struct {
+		ID   bson.ObjectID `bson:"_id"`
+		Name string        `bson:"name"`
+		N    int           `bson:"n"`
+		At   time.Time     `bson:"at,omitempty"`
+	}
+	var docs []doc
+	if err := sandbox.Find(ctx, bson.D{{Key: "run", Value: run}}, &client.FindOptions{Sort: bson.D{{Key: "n", Value: -1}}, Limit: 2}, &docs); err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || docs[0].Name != "c" || docs[1].Name != "b" {
+		t.Fatalf("find sorted and limited: %+v", docs)
+	}
+	var first doc
+	if ok, err := sandbox.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, nil, &first); err != nil || !ok || first.Name != "a" || !first.At.Equal(time.Unix(0, 0)) {
+		t.Fatalf("findOne by ObjectID: %v %v %+v", ok, err, first)
+	}
+	if n, err := sandbox.Count(ctx, bson.D{{Key: "run", Value: run}}, 0); err != nil || n != 3 {
+		t.Fatalf("count: %d %v", n, err)
+	}
+	res, err := sandbox.UpdateMany(ctx, bson.D{{Key: "run", Value: run}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 10}}}}, false)
+	if err != nil || res.MatchedCount != 3 || res.ModifiedCount != 3 || res.UpsertedID != nil {
+		t.Fatalf("updateMany: %+v %v", res, err)
+	}
+	var after doc
+	if ok, err := sandbox.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: "A"}}}}, &client.FindOneAndModifyOptions{ReturnNewDocument: true}, &after); err != nil || !ok || after.Name != "A" || after.N != 11 {
+		t.Fatalf("findOneAndUpdate: %v %v %+v", ok, err, after)
+	}
+	var none doc
+	if ok, err := sandbox.FindOne(ctx, bson.D{{Key: "run", Value: -1}}, nil, &none); err != nil || ok {
+		t.Fatalf("findOne of nothing: %v %v", ok, err)
+	}
+	if n, err := sandbox.DeleteMany(ctx, bson.D{{Key: "run", Value: run}}); err != nil || n != 3 {
+		t.Fatalf("deleteMany: %d %v", n, err)
+	}
+	// The rules: an item owned by someone else is refused, with the server's code.
+	items := user.MongoClient("mongodb-atlas").Database("todo").Collection("Item")
+	_, err = items.InsertOne(ctx, bson.D{{Key: "summary", Value: "x"}, {Key: "owner_id", Value: "someone-else"}})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.StatusCode != 400 || ce.Code != "NoMatchingRuleFound" {
+		t.Fatalf("a refused insert: %v", err)
+	}
+	if user.State() != client.StateLoggedIn {
+		t.Fatal("a refused write logged the user out")
 	}
 }
