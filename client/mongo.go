@@ -31,7 +31,9 @@ type MongoCollection struct {
 }
 
 // MongoClient returns the data source called service (often "mongodb-atlas").
-func (u *User) MongoClient(service string) *MongoClient { return &MongoClient{user: u, service: service} }
+func (u *User) MongoClient(service string) *MongoClient {
+	return &MongoClient{user: u, service: service}
+}
 
 // Database returns a database of the data source.
 func (m *MongoClient) Database(name string) *MongoDatabase {
