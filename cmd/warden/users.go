@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wardenauth/warden/internal/adminapi"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/store"
 )
@@ -108,7 +109,11 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return emit(map[string]any{"users": list, "total": total}, func(tw *tabwriter.Writer) {
+		views := make([]any, len(list))
+		for i, u := range list {
+			views[i] = adminapi.UserView(u)
+		}
+		return emit(map[string]any{"users": views, "total": total}, func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "ID\tEMAIL\tPROVIDERS\tSTATE\tCREATED\tLAST LOGIN")
 			for _, u := range list {
 				var provs []string
@@ -129,7 +134,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return emit(d, func(tw *tabwriter.Writer) {
+		return emit(adminapi.DetailView(d), func(tw *tabwriter.Writer) {
 			fmt.Fprintf(tw, "id\t%s\nemail\t%s\ntype\t%s\ndisabled\t%v\ncreated\t%s\nlast login\t%s\n", d.ID, d.Email, d.Type, d.Disabled, d.CreatedAt.Format(time.RFC3339), d.LastLogin.Format(time.RFC3339))
 			for _, i := range d.Identities {
 				fmt.Fprintf(tw, "identity\t%s %s\n", i.ProviderType, i.ID)
@@ -157,7 +162,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		audit(svc, appID, "user.create", u.ID, *email)
-		return emit(u, func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "created user %s for %s\n", u.ID, *email) })
+		return emit(adminapi.UserView(u), func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "created user %s for %s\n", u.ID, *email) })
 	case "disable", "enable":
 		if err := svc.SetUserDisabled(ctx, appID, *id, sub == "disable"); err != nil {
 			return err

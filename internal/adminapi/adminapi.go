@@ -315,6 +315,14 @@ func (a *api) getUser(ctx context.Context, r *http.Request, _ store.AdminKey) (i
 	if err != nil {
 		return 0, nil, err
 	}
+	return http.StatusOK, DetailView(d), nil
+}
+
+// UserView is a user as the admin API shows it (the CLI's --json shows the same).
+func UserView(u store.User) any { return toUserJSON(u) }
+
+// DetailView is a user with sessions and custom data as the admin API shows it.
+func DetailView(d auth.UserDetail) any {
 	type sessionJSON struct {
 		ID           string            `json:"id"`
 		DeviceID     string            `json:"device_id"`
@@ -334,7 +342,7 @@ func (a *api) getUser(ctx context.Context, r *http.Request, _ store.AdminKey) (i
 	if custom == nil {
 		custom = map[string]any{}
 	}
-	return http.StatusOK, map[string]any{"user": toUserJSON(d.User), "email": d.Email, "sessions": sessions, "custom_data": custom}, nil
+	return map[string]any{"user": toUserJSON(d.User), "email": d.Email, "sessions": sessions, "custom_data": custom}
 }
 
 func (a *api) createUser(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
