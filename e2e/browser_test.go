@@ -21,26 +21,8 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests skipped in -short mode")
 	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(chromium); err != nil || statErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI needs node and Chromium (%s) for the browser tests", chromium)
-		}
-		t.Skip("node or Chromium not installed: apt-get install chromium")
-	}
+	node, chromium, web := browserTools(t)
 	root := repoRoot(t)
-	web := filepath.Join(root, "examples", "web")
-	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core", "package.json")); err != nil {
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = web
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in examples/web: %v\n%s", err, out)
-		}
-	}
 
 	// Two more origins serving the same page.
 	allowed := httptest.NewServer(http.FileServer(http.Dir(web)))
@@ -87,6 +69,33 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(srv.log.String(), "path=/api/client/v2.0/app/web-abcde/location status=403") {
 		t.Errorf("the server did not refuse the blocked origin with 403:\n%s", srv.log.String())
 	}
+}
+
+// browserTools finds node and Chromium, and installs examples/web's packages (realm-web
+// and playwright-core) when they are missing. Without node or Chromium the test is
+// skipped, except in CI, where it fails.
+func browserTools(t *testing.T) (node, chromium, web string) {
+	t.Helper()
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node, err := exec.LookPath("node")
+	if _, statErr := os.Stat(chromium); err != nil || statErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs node and Chromium (%s) for the browser tests", chromium)
+		}
+		t.Skip("node or Chromium not installed: apt-get install chromium")
+	}
+	web = filepath.Join(repoRoot(t), "examples", "web")
+	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core", "package.json")); err != nil {
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = web
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in examples/web: %v\n%s", err, out)
+		}
+	}
+	return node, chromium, web
 }
 
 // writeFiles lays out files (path → content) under dir.

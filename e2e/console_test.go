@@ -16,26 +16,8 @@ func TestConsole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests skipped in -short mode")
 	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(chromium); err != nil || statErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI needs node and Chromium (%s) for the console tests", chromium)
-		}
-		t.Skip("node or Chromium not installed: apt-get install chromium")
-	}
+	node, chromium, web := browserTools(t)
 	root := repoRoot(t)
-	web := filepath.Join(root, "examples", "web")
-	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core", "package.json")); err != nil {
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = web
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in examples/web: %v\n%s", err, out)
-		}
-	}
 	app := quickstart(t)
 	srv := startServer(t, "--app", app)
 	var created struct{ Key string }

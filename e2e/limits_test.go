@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/wardenauth/warden/internal/store/postgres/pgtest"
-	"github.com/wardenauth/warden/internal/token"
 )
 
 // post sends a JSON POST and returns the response with its body read.
@@ -127,14 +125,7 @@ func TestLockout(t *testing.T) {
 // TestRateLimitsAcrossNodes: two nodes on one PostgreSQL share their counters.
 func TestRateLimitsAcrossNodes(t *testing.T) {
 	dsn := pgtest.Database(t)
-	key, err := token.GenerateEd25519PEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "signing.pem")
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := sharedSigningKey(t)
 	app := filepath.Join(repoRoot(t), "examples", "quickstart")
 	nodes := []*server{
 		startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile, "--rate-limit", "login.ip=4/1m"),

@@ -21,14 +21,7 @@ func TestMain(m *testing.M) {
 // first refuses the next refresh. A user disabled through one node is refused by all.
 func TestThreeNodesShareOnePostgreSQL(t *testing.T) {
 	dsn := pgtest.Database(t)
-	key, err := token.GenerateEd25519PEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "signing.pem")
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := sharedSigningKey(t)
 	var nodes []*server
 	for range 3 {
 		nodes = append(nodes, startServer(t, "--app", quickstart(t), "--database", dsn, "--signing-key", keyFile))
@@ -76,14 +69,7 @@ func TestThreeNodesShareOnePostgreSQL(t *testing.T) {
 // another, under the rules of each.
 func TestDataSourcesShareOnePostgreSQL(t *testing.T) {
 	dsn := pgtest.Database(t)
-	key, err := token.GenerateEd25519PEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "signing.pem")
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := sharedSigningKey(t)
 	app := filepath.Join(repoRoot(t), "examples", "todo")
 	a := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
 	b := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
@@ -110,4 +96,18 @@ func TestDataSourcesShareOnePostgreSQL(t *testing.T) {
 	if st, _, doc := call(t, "POST", b.URL+base+"/functions/call", other["access_token"].(string), find); st != 200 || doc != nil {
 		t.Fatalf("another user's findOne: %d %v", st, doc)
 	}
+}
+
+// sharedSigningKey writes a new signing key for several nodes to share.
+func sharedSigningKey(t *testing.T) string {
+	t.Helper()
+	key, err := token.GenerateEd25519PEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "signing.pem")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile
 }

@@ -47,8 +47,9 @@ func DecodeDocument(data []byte) (bson.D, error) {
 	return d, nil
 }
 
-// Plain turns a decoded BSON value into plain Go values: documents become
-// map[string]any and arrays []any, recursively; other values are returned as they are.
+// Plain turns a decoded BSON value into plain Go values: documents (bson.D, bson.M or
+// maps) become map[string]any and arrays []any, recursively; other values are returned
+// as they are.
 func Plain(v any) any { return plain(v) }
 
 func toMap(d bson.D) map[string]any {
@@ -70,12 +71,24 @@ func plain(v any) any {
 		}
 		return m
 	case bson.A:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plain(e)
+		return plainSlice(x)
+	case []any:
+		return plainSlice(x)
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = plain(e)
 		}
-		return out
+		return m
 	default:
 		return v
 	}
+}
+
+func plainSlice(x []any) []any {
+	out := make([]any, len(x))
+	for i, e := range x {
+		out[i] = plain(e)
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wardenauth/warden/internal/ejson"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -79,7 +80,7 @@ func Parse(data []byte) (*Collection, error) {
 	if err := bson.UnmarshalExtJSON(data, false, &d); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	plain, err := json.Marshal(toPlain(d))
+	plain, err := json.Marshal(ejson.Plain(d))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func Parse(data []byte) (*Collection, error) {
 		return nil, err
 	}
 	// Re-read the expressions from the BSON form so ObjectIds and dates keep their types.
-	raw := toPlain(d).(map[string]any)
+	raw := ejson.Plain(d).(map[string]any)
 	if roles, ok := raw["roles"].([]any); ok {
 		for i := range c.Roles {
 			if i < len(roles) {
@@ -173,47 +174,10 @@ func checkFields(fields map[string]Field) error {
 	return nil
 }
 
-// toPlain turns decoded BSON into maps and slices.
-func toPlain(v any) any {
-	switch x := v.(type) {
-	case bson.D:
-		m := make(map[string]any, len(x))
-		for _, e := range x {
-			m[e.Key] = toPlain(e.Value)
-		}
-		return m
-	case bson.M:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = toPlain(e)
-		}
-		return m
-	case bson.A:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = toPlain(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = toPlain(e)
-		}
-		return out
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = toPlain(e)
-		}
-		return m
-	}
-	return v
-}
-
 // Plain turns a document read from MongoDB (bson.D, bson.M, nested arrays) into the
 // map form that Env.Root and the checks take.
 func Plain(doc any) map[string]any {
-	m, _ := toPlain(doc).(map[string]any)
+	m, _ := ejson.Plain(doc).(map[string]any)
 	if m == nil {
 		m = map[string]any{}
 	}
@@ -227,7 +191,7 @@ func ParseExpression(data []byte) (any, error) {
 	if err := bson.UnmarshalExtJSON([]byte(`{"e":`+string(data)+`}`), false, &wrap); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	expr := toPlain(wrap).(map[string]any)["e"]
+	expr := ejson.Plain(wrap).(map[string]any)["e"]
 	if err := Check(expr); err != nil {
 		return nil, err
 	}
