@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,13 +25,10 @@ a change at once.
 
 // adminKeys manages admin API keys.
 func adminKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, adminKeysUsage)
-		return flag.ErrHelp
+	sub, fs, err := subcommand("admin-keys", adminKeysUsage, args, stderr)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("warden admin-keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "warden-data", "data directory")
 	database := fs.String("database", os.Getenv("WARDEN_DATABASE"), "postgres:// URL, when the server uses PostgreSQL")
 	name := fs.String("name", "", "the key's name (or id, for delete)")

@@ -26,13 +26,10 @@ The command works directly on the data directory; a running server sees the chan
 
 // apikeys manages server API keys on the data directory.
 func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, apikeysUsage)
-		return flag.ErrHelp
+	sub, fs, err := subcommand("apikeys", apikeysUsage, args, stderr)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("warden apikeys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	common := addCommonFlags(fs)
 	name := fs.String("name", "", "key name (create)")
 	id := fs.String("id", "", "key id (delete)")

@@ -62,3 +62,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }
+
+// subcommand starts `warden CMD SUB [flags]`: it returns SUB and a flag set for it, or
+// prints usage and flag.ErrHelp when SUB is missing.
+func subcommand(cmd, usage string, args []string, stderr io.Writer) (string, *flag.FlagSet, error) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return "", nil, flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("warden "+cmd+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return args[0], fs, nil
+}

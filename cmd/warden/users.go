@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,13 +38,10 @@ delete and unlock go through that server's admin API instead (give --app-id, or 
 
 // users manages an app's users.
 func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usersUsage)
-		return flag.ErrHelp
+	sub, fs, err := subcommand("users", usersUsage, args, stderr)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("warden users "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	common := addCommonFlags(fs)
 	id := fs.String("id", "", "the user's id")
 	email := fs.String("email", "", "the account's email")

@@ -245,13 +245,18 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// paging reads limit (default 50) and offset.
+func paging(r *http.Request) (limit, offset int, err error) {
+	if limit, err = intParam(r, "limit", 50); err != nil {
+		return 0, 0, err
+	}
+	offset, err = intParam(r, "offset", 0)
+	return limit, offset, err
+}
+
 func (a *api) listUsers(ctx context.Context, r *http.Request, _ store.AdminKey) (int, any, error) {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 50)
-	if err != nil {
-		return 0, nil, err
-	}
-	offset, err := intParam(r, "offset", 0)
+	limit, offset, err := paging(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -393,11 +398,7 @@ func (a *api) revoke(ctx context.Context, r *http.Request, admin store.AdminKey)
 }
 
 func (a *api) pending(ctx context.Context, r *http.Request, _ store.AdminKey) (int, any, error) {
-	limit, err := intParam(r, "limit", 50)
-	if err != nil {
-		return 0, nil, err
-	}
-	offset, err := intParam(r, "offset", 0)
+	limit, offset, err := paging(r)
 	if err != nil {
 		return 0, nil, err
 	}

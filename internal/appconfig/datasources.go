@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/wardenauth/warden/internal/rules"
@@ -245,14 +244,7 @@ func loadCustomUserData(app *App, dir string, legacy *CustomUserData) error {
 }
 
 // DataSourceNames returns the names of the app's data sources, sorted.
-func (a *App) DataSourceNames() []string {
-	names := make([]string, 0, len(a.DataSources))
-	for n := range a.DataSources {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (a *App) DataSourceNames() []string { return SortedKeys(a.DataSources) }
 
 func fileExists(p string) bool {
 	st, err := os.Stat(p)

@@ -156,9 +156,12 @@ func loadValues(app *App, dir, environment string) error {
 }
 
 // FunctionNames lists the app's functions in name order.
-func (a *App) FunctionNames() []string {
-	names := make([]string, 0, len(a.Functions))
-	for n := range a.Functions {
+func (a *App) FunctionNames() []string { return SortedKeys(a.Functions) }
+
+// SortedKeys returns the keys of m in order.
+func SortedKeys[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
 	"github.com/wardenauth/warden/internal/store"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -256,7 +257,7 @@ func (s *Service) AppConfig(appID string) (AppView, error) {
 		ttl = s.refreshTTL
 	}
 	v.RefreshTTL = ttl.String()
-	for _, name := range sortedKeys(app.Providers) {
+	for _, name := range appconfig.SortedKeys(app.Providers) {
 		p := app.Providers[name]
 		// secret_config holds the names of secrets, never their values.
 		secretNames := map[string]json.RawMessage{}
@@ -271,7 +272,7 @@ func (s *Service) AppConfig(appID string) (AppView, error) {
 		v.Functions = append(v.Functions, map[string]any{"name": name, "private": f.Private, "run_as_system": f.RunAsSystem})
 	}
 	sort.Slice(v.Functions, func(i, j int) bool { return v.Functions[i]["name"].(string) < v.Functions[j]["name"].(string) })
-	for _, name := range sortedKeys(app.Values) {
+	for _, name := range appconfig.SortedKeys(app.Values) {
 		val := app.Values[name]
 		entry := map[string]any{"name": name, "from_secret": val.FromSecret}
 		if val.FromSecret {
@@ -293,13 +294,4 @@ func (s *Service) AppConfig(appID string) (AppView, error) {
 		v.DataSources = append(v.DataSources, entry)
 	}
 	return v, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
