@@ -75,22 +75,13 @@ func TestMalformedAppStopsTheStart(t *testing.T) {
 // listed in the log at start, and do not stop it.
 func TestUnsupportedPartsAreReported(t *testing.T) {
 	dir := t.TempDir()
-	files := map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"root_config.json":                       `{"name": "parts"}`,
 		".mdb/meta.json":                         `{"client_app_id": "parts-abcde"}`,
 		"auth/providers.json":                    `{"anon-user": {"name": "anon-user", "type": "anon-user"}, "oauth2-github": {"name": "oauth2-github", "type": "oauth2-github"}}`,
 		"data_sources/mongodb-atlas/config.json": `{"name": "mongodb-atlas", "type": "mongodb-atlas", "config": {"clusterName": "Cluster0"}}`,
 		"triggers/onLogin.json":                  `{"name": "onLogin", "type": "AUTHENTICATION"}`,
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	srv := startServer(t, "--app", dir)
 	log := srv.log.String()
 	for _, want := range []string{`provider type \"oauth2-github\" is not supported yet`, "triggers is present but not served", `msg="data source" app=parts-abcde name=mongodb-atlas engine=embedded`} {
