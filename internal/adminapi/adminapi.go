@@ -10,6 +10,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/httplog"
 	"github.com/wardenauth/warden/internal/store"
 )
@@ -196,7 +198,14 @@ func (b *badRequest) Error() string { return b.msg }
 
 // body decodes a JSON object body of at most 64 KiB into v.
 func body(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return &badRequest{"reading the body: " + err.Error()}
+	}
+	if err := ejson.CheckDepth(data, ejson.MaxDepth); err != nil {
+		return &badRequest{"malformed JSON body: " + err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &badRequest{"malformed JSON body: " + err.Error()}

@@ -206,6 +206,10 @@ func TestBadInputGetsProtocolErrors(t *testing.T) {
 		{"username of the wrong type", "POST", login, `{"username": 5, "password": "secret1"}`, nil, 400, "BadRequest"},
 		{"password missing", "POST", login, `{"username": "a@b.c"}`, nil, 400, "BadRequest"},
 		{"options not an object", "POST", login, `{"username": "a@b.c", "password": "x", "options": 3}`, nil, 400, "InvalidParameter"},
+		// 400,000 nested arrays (800 KB, under the size bound) once overflowed the decoder's
+		// stack and ended the process: no request may be able to do that.
+		{"deeply nested body", "POST", login, `{"username": ` + strings.Repeat("[", 400_000) + strings.Repeat("]", 400_000) + `}`, nil, 400, "BadRequest"},
+		{"nesting past the depth bound", "POST", login, `{"options": ` + strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat("}", 200) + `}`, nil, 400, "BadRequest"},
 		{"oversized body", "POST", login, `{"username": "` + strings.Repeat("a", 2<<20) + `"}`, nil, 413, "ReadSizeLimitExceeded"},
 		{"unknown app", "POST", "/api/client/v2.0/app/nope/auth/providers/anon-user/login", `{}`, nil, 404, "InvalidParameter"},
 		{"unknown app location", "GET", "/api/client/v2.0/app/nope/location", ``, nil, 404, "InvalidParameter"},

@@ -14,6 +14,46 @@ import (
 // ErrNotObject is returned when a body is valid JSON but not a JSON object.
 var ErrNotObject = errors.New("body must be a JSON object")
 
+// MaxDepth is the deepest nesting of objects and arrays that a body may have. MongoDB
+// stores documents nested at most 100 levels deep; the request envelope and Extended
+// JSON's wrappers ({"$numberInt": ...}) add a few JSON levels around such a document.
+// The decoder recurses once per level, so an unbounded depth would let one request
+// exhaust the stack and end the process.
+const MaxDepth = 128
+
+// ErrTooDeep is returned for a body nested more than MaxDepth levels deep.
+var ErrTooDeep = fmt.Errorf("nested more than %d levels deep", MaxDepth)
+
+// CheckDepth reports ErrTooDeep when the JSON text nests objects and arrays more than
+// max levels deep. It reads the text once without decoding it, so it is safe to run on
+// any input before a recursive decoder sees it; it does not otherwise validate the JSON.
+func CheckDepth(data []byte, max int) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return ErrTooDeep
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
 // DecodeObject decodes an Extended JSON object. Nested documents become
 // map[string]any, arrays []any, and Extended JSON wrappers their BSON values
 // (int32, int64, float64, bson.ObjectID, bson.DateTime, ...).
@@ -34,6 +74,9 @@ func DecodeDocument(data []byte) (bson.D, error) {
 	}
 	if trimmed[0] != '{' {
 		return nil, ErrNotObject
+	}
+	if err := CheckDepth(trimmed, MaxDepth); err != nil {
+		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
 	}
 	var d bson.D
 	if err := bson.UnmarshalExtJSON(trimmed, false, &d); err != nil {

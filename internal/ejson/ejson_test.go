@@ -2,6 +2,7 @@ package ejson_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/wardenauth/warden/internal/ejson"
@@ -40,5 +41,24 @@ func TestDecodeRefusesNonObjects(t *testing.T) {
 	}
 	if m, err := ejson.DecodeObject(nil); err != nil || len(m) != 0 {
 		t.Errorf("empty body: %v %v", m, err)
+	}
+}
+
+func TestDepthIsBounded(t *testing.T) {
+	nest := func(n int) string {
+		return `{"a":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`
+	}
+	if _, err := ejson.DecodeDocument([]byte(nest(ejson.MaxDepth))); err != nil {
+		t.Fatalf("a body exactly MaxDepth deep: %v", err)
+	}
+	for _, in := range []string{nest(ejson.MaxDepth + 1), nest(400_000)} {
+		if _, err := ejson.DecodeDocument([]byte(in)); !errors.Is(err, ejson.ErrTooDeep) {
+			t.Errorf("%d bytes of nesting: err = %v, want ErrTooDeep", len(in), err)
+		}
+	}
+	// Brackets inside strings, escaped quotes included, are text, not nesting.
+	text := `{"s":"` + strings.Repeat(`[{\"`, 500) + `"}`
+	if _, err := ejson.DecodeDocument([]byte(text)); err != nil {
+		t.Fatalf("brackets in a string counted as nesting: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package ejson_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wardenauth/warden/internal/ejson"
@@ -16,6 +17,8 @@ func FuzzDecode(f *testing.F) {
 		`{"arguments":[{"database":"db","collection":"c","query":{"_id":{"$eq":{"$oid":"65a000000000000000000002"}}}}],"name":"findOne","service":"mongodb-atlas"}`,
 		`{"a":{"$numberLong":"9223372036854775807"},"b":{"$binary":{"base64":"AA==","subType":"00"}}}`,
 		`{"a":{"$regularExpression":{"pattern":"x","options":"i"}}}`,
+		`{"a":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
+		`{"a":"` + strings.Repeat(`\\"[`, 50) + `"}`,
 		`{`, `[]`, `"s"`, `{"a":{"$oid":"zz"}}`, ``,
 	} {
 		f.Add([]byte(seed))
@@ -24,6 +27,9 @@ func FuzzDecode(f *testing.F) {
 		d, err := ejson.DecodeDocument(data)
 		if err != nil {
 			return
+		}
+		if ejson.CheckDepth(data, ejson.MaxDepth) != nil {
+			t.Fatalf("decoded %q, nested deeper than MaxDepth", data)
 		}
 		if _, err := bson.Marshal(d); err != nil {
 			t.Fatalf("decoded %q into a document that does not encode: %v", data, err)

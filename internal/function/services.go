@@ -8,6 +8,7 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/wardenauth/warden/internal/data"
+	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/rules"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -131,8 +132,8 @@ func (c *callContext) mongoNative(service, action, argJSON string) string {
 	if !ok {
 		panic(rt.NewGoError(fmt.Errorf("service not found: '%s'", service)))
 	}
-	var arg bson.D
-	if err := bson.UnmarshalExtJSON([]byte(argJSON), false, &arg); err != nil {
+	arg, err := ejson.DecodeDocument([]byte(argJSON))
+	if err != nil {
 		panic(rt.NewTypeError("%s: invalid argument: %v", action, err))
 	}
 	out, err := src.Execute(c.ctx, c.dataCaller(), action, arg)

@@ -16,7 +16,6 @@ import (
 	"fmt"
 
 	"github.com/wardenauth/warden/internal/ejson"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Collection is the rule set of one collection (its rules.json) or a data source's
@@ -76,9 +75,9 @@ func Parse(data []byte) (*Collection, error) {
 		return nil, errors.New("empty rule file")
 	}
 	// Expressions may hold Extended JSON values ({"$oid": ...}); decode them as such.
-	var d bson.D
-	if err := bson.UnmarshalExtJSON(data, false, &d); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+	d, err := ejson.DecodeDocument(data)
+	if err != nil {
+		return nil, err
 	}
 	plain, err := json.Marshal(ejson.Plain(d))
 	if err != nil {
@@ -187,9 +186,9 @@ func Plain(doc any) map[string]any {
 // ParseExpression reads one rule expression (a can_evaluate rule, say) from Extended
 // JSON and checks it as Parse checks the expressions of a rule file.
 func ParseExpression(data []byte) (any, error) {
-	var wrap bson.D
-	if err := bson.UnmarshalExtJSON([]byte(`{"e":`+string(data)+`}`), false, &wrap); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+	wrap, err := ejson.DecodeDocument([]byte(`{"e":` + string(data) + `}`))
+	if err != nil {
+		return nil, err
 	}
 	expr := ejson.Plain(wrap).(map[string]any)["e"]
 	if err := Check(expr); err != nil {
