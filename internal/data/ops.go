@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/wardenauth/warden/internal/rules"
@@ -243,6 +242,12 @@ func (r *request) find(ctx context.Context, one bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkQuery(query, sc); err != nil {
+		return nil, err
+	}
+	if err := r.checkSort(sort, sc); err != nil {
+		return nil, err
+	}
 	docs := bson.A{}
 	err = r.each(ctx, and(query, sc.query), opts, func(doc bson.D) (bool, error) {
 		v, err := r.visible(doc, sc)
@@ -288,6 +293,9 @@ func (r *request) count(ctx context.Context) (any, error) {
 	}
 	sc, err := r.scope(false)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.checkQuery(query, sc); err != nil {
 		return nil, err
 	}
 	var n int64
@@ -416,12 +424,12 @@ func (r *request) insert(ctx context.Context, many bool) (any, error) {
 	}
 	if many {
 		if _, err := r.coll.InsertMany(ctx, write); err != nil {
-			return nil, mongoError(r.ns, err)
+			return nil, r.insertError(err)
 		}
 		return bson.D{{Key: "insertedIds", Value: ids}}, nil
 	}
 	if _, err := r.coll.InsertOne(ctx, write[0]); err != nil {
-		return nil, mongoError(r.ns, err)
+		return nil, r.insertError(err)
 	}
 	return bson.D{{Key: "insertedId", Value: ids[0]}}, nil
 }
@@ -489,43 +497,25 @@ func (r *request) update(ctx context.Context, many bool) (any, error) {
 		return r.coll.UpdateOne(ctx, filter, update, opts)
 	}
 
-	var res *mongo.UpdateResult
 	if r.caller.System {
-		res, err = run(query, upsert)
+		res, err := run(query, upsert)
 		if err != nil {
 			return nil, mongoError(r.ns, err)
 		}
 		return updateResult(res), nil
 	}
-	sc, err := r.scope(true)
+	if arrayFilters != nil {
+		return nil, invalid("arrayFilters are not supported for users' updates: use the array index, or call a system function")
+	}
+	res, err := r.userUpdate(ctx, query, nil, update, replacement, !many, upsert)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Update, func(pre map[string]any) []string {
-		return changedFields(update, replacement, pre)
-	})
-	if err != nil {
-		return nil, err
+	out := bson.D{{Key: "matchedCount", Value: int64(res.matched)}, {Key: "modifiedCount", Value: int64(res.modified)}}
+	if res.upsertedID != nil {
+		out = append(out, bson.E{Key: "upsertedId", Value: res.upsertedID})
 	}
-	switch {
-	case len(ids) > 0:
-		res, err = run(and(sc.query, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}), false)
-	case upsert:
-		if err := r.checkUpsert(query, update, replacement); err != nil {
-			return nil, err
-		}
-		fq, _, ferr := r.rules.ApplyFilters(r.caller.Env)
-		if ferr != nil {
-			return nil, r.ruleError(ferr)
-		}
-		res, err = run(and(query, mapOrNil(fq)), true)
-	default:
-		return bson.D{{Key: "matchedCount", Value: int64(0)}, {Key: "modifiedCount", Value: int64(0)}}, nil
-	}
-	if err != nil {
-		return nil, mongoError(r.ns, err)
-	}
-	return updateResult(res), nil
+	return out, nil
 }
 
 func updateResult(res *mongo.UpdateResult) bson.D {
@@ -569,102 +559,6 @@ func (r *request) writable(ctx context.Context, filter any, opts *options.FindOp
 	return ids, err
 }
 
-// checkUpsert checks that the document an upsert would create may be inserted.
-func (r *request) checkUpsert(query, update bson.D, replacement bool) error {
-	doc := map[string]any{}
-	equalities(query, doc)
-	if replacement {
-		for k, v := range rules.Plain(update) {
-			doc[k] = v
-		}
-	} else {
-		for _, op := range update {
-			fields, _ := op.Value.(bson.D)
-			for k, v := range rules.Plain(fields) {
-				top, _, _ := strings.Cut(k, ".")
-				switch op.Key {
-				case "$set", "$setOnInsert":
-					if top == k {
-						doc[k] = v
-						continue
-					}
-					fallthrough
-				default:
-					if _, ok := doc[top]; !ok {
-						doc[top] = nil
-					}
-				}
-			}
-		}
-	}
-	ok, err := r.rules.CanWrite(rules.Insert, r.caller.Env.WithRoot(doc, nil), nil)
-	if err != nil {
-		return r.ruleError(err)
-	}
-	if !ok {
-		return notPermitted("insert not permitted")
-	}
-	return nil
-}
-
-// equalities copies a query's top-level equality conditions into doc, as MongoDB does
-// for an upsert.
-func equalities(query bson.D, doc map[string]any) {
-	for _, e := range query {
-		if e.Key == "$and" {
-			if list, ok := e.Value.(bson.A); ok {
-				for _, c := range list {
-					if d, ok := c.(bson.D); ok {
-						equalities(d, doc)
-					}
-				}
-			}
-			continue
-		}
-		if strings.HasPrefix(e.Key, "$") {
-			continue
-		}
-		if d, ok := e.Value.(bson.D); ok && len(d) > 0 && strings.HasPrefix(d[0].Key, "$") {
-			if d[0].Key == "$eq" {
-				doc[e.Key] = rules.Plain(bson.D{{Key: "v", Value: d[0].Value}})["v"]
-			}
-			continue
-		}
-		doc[e.Key] = rules.Plain(bson.D{{Key: "v", Value: e.Value}})["v"]
-	}
-}
-
-// changedFields lists the top-level fields an update changes in pre.
-func changedFields(update bson.D, replacement bool, pre map[string]any) []string {
-	var out []string
-	if replacement {
-		next := rules.Plain(update)
-		for k, v := range next {
-			if k != "_id" && !reflect.DeepEqual(pre[k], v) {
-				out = append(out, k)
-			}
-		}
-		for k := range pre {
-			if _, ok := next[k]; !ok && k != "_id" {
-				out = append(out, k)
-			}
-		}
-		return out
-	}
-	for _, op := range update {
-		fields, _ := op.Value.(bson.D)
-		for _, f := range fields {
-			out = append(out, f.Key)
-			if op.Key == "$rename" {
-				if to, ok := f.Value.(string); ok {
-					out = append(out, to)
-				}
-			}
-		}
-	}
-	return out
-}
-
 func (r *request) delete(ctx context.Context, many bool) (any, error) {
 	query, err := docArg(r.arg, "query", "filter")
 	if err != nil {
@@ -684,6 +578,9 @@ func (r *request) delete(ctx context.Context, many bool) (any, error) {
 	}
 	sc, err := r.scope(true)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.checkQuery(query, sc); err != nil {
 		return nil, err
 	}
 	ids, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Delete, nil)
@@ -783,35 +680,58 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 		}
 		return doc, nil
 	}
+	if kind == rules.Update {
+		res, err := r.userUpdate(ctx, filter, sort, update, replacement, true, upsert)
+		if err != nil {
+			return nil, err
+		}
+		var doc bson.D
+		switch {
+		case res.upsertedID != nil && returnNew:
+			doc = res.inserted
+		case len(res.changes) > 0 && returnNew:
+			doc = res.changes[0].post
+		case len(res.changes) > 0:
+			doc = res.changes[0].pre
+		}
+		return r.returnDocument(doc, proj)
+	}
 	sc, err := r.scope(true)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.checkQuery(filter, sc); err != nil {
+		return nil, err
+	}
+	if err := r.checkSort(sort, sc); err != nil {
 		return nil, err
 	}
 	opts := options.Find()
 	if len(sort) > 0 {
 		opts.SetSort(sort)
 	}
-	ids, err := r.writable(ctx, and(filter, sc.query), opts, true, kind, func(pre map[string]any) []string {
-		return changedFields(update, replacement, pre)
-	})
+	ids, err := r.writable(ctx, and(filter, sc.query), opts, true, kind, nil)
 	if err != nil {
 		return nil, err
 	}
-	var doc bson.D
-	switch {
-	case len(ids) > 0:
-		doc, err = run(and(sc.query, bson.D{{Key: "_id", Value: ids[0]}}), false)
-	case upsert && kind == rules.Update:
-		if err := r.checkUpsert(filter, update, replacement); err != nil {
-			return nil, err
-		}
-		fq, _, ferr := r.rules.ApplyFilters(r.caller.Env)
-		if ferr != nil {
-			return nil, r.ruleError(ferr)
-		}
-		doc, err = run(and(filter, mapOrNil(fq)), true)
+	if len(ids) == 0 {
+		return nil, nil
 	}
+	doc, err := run(and(sc.query, bson.D{{Key: "_id", Value: ids[0]}}), false)
 	if err != nil || doc == nil {
+		return nil, err
+	}
+	return r.returnDocument(doc, proj)
+}
+
+// returnDocument is what a findOneAnd... answers a user: the part of doc it may read,
+// projected.
+func (r *request) returnDocument(doc, proj bson.D) (any, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	sc, err := r.scope(false)
+	if err != nil {
 		return nil, err
 	}
 	v, err := r.visible(doc, sc)

@@ -538,3 +538,172 @@ func (c *Collection) DocumentLevelOnly() bool {
 	}
 	return true
 }
+
+// Queryable reports whether a query, sort or $match of this caller may name the field
+// path (dotted, array indexes allowed). A query on a field the caller cannot read would
+// let it learn the field's value a bit at a time from which documents match, so a path
+// is queryable only when every role that may apply lets the caller read it on any
+// document, and no applied filter's projection hides it. An expression that depends on
+// the document is taken as not granting. _id is always queryable: a document's key is
+// what the caller already names to read or write it.
+func (c *Collection) Queryable(env Env, projection map[string]any, path string) (bool, error) {
+	segs := fieldSegments(path)
+	if len(segs) == 0 || segs[0] == "_id" {
+		return true, nil
+	}
+	if !projectionShows(projection, strings.Join(segs, ".")) {
+		return false, nil
+	}
+	for i := range c.Roles {
+		r := &c.Roles[i]
+		if never, err := constantlyFalse(r.ApplyWhen, env); err != nil || never {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		if r.grantsNothing() {
+			continue
+		}
+		ok, err := r.grantsPath(env, segs)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// QueryableAll reports whether every field may be named (a $expr or $text that can
+// reach any field is allowed only then).
+func (c *Collection) QueryableAll(env Env, projection map[string]any) (bool, error) {
+	if len(projection) > 0 {
+		return false, nil
+	}
+	for i := range c.Roles {
+		r := &c.Roles[i]
+		if r.grantsNothing() {
+			continue
+		}
+		ok, err := grantsConstantly(r.Write, env)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			if ok, err = grantsConstantly(r.Read, env); err != nil {
+				return false, err
+			}
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (r *Role) grantsPath(env Env, segs []string) (bool, error) {
+	for _, doc := range []any{r.Write, r.Read} {
+		ok, err := grantsConstantly(doc, env)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	fields, additional := r.Fields, r.AdditionalFields
+	for _, seg := range segs {
+		f, listed := fields[seg]
+		if !listed {
+			if additional == nil {
+				return false, nil
+			}
+			return fieldGrantsConstantly(additional, env)
+		}
+		ok, err := fieldGrantsConstantly(&f, env)
+		if err != nil || ok {
+			return ok, err
+		}
+		if len(f.Fields) == 0 {
+			return false, nil
+		}
+		fields, additional = f.Fields, nil
+	}
+	return false, nil
+}
+
+func fieldGrantsConstantly(f *Field, env Env) (bool, error) {
+	ok, err := grantsConstantly(f.Write, env)
+	if err != nil || ok {
+		return ok, err
+	}
+	return grantsConstantly(f.Read, env)
+}
+
+// grantsConstantly is true when expr is set, does not depend on the document, and is true.
+func grantsConstantly(expr any, env Env) (bool, error) {
+	if expr == nil || dependsOnRoot(expr) {
+		return false, nil
+	}
+	return Evaluate(expr, env.WithRoot(nil, nil))
+}
+
+func constantlyFalse(expr any, env Env) (bool, error) {
+	if expr == nil || dependsOnRoot(expr) {
+		return false, nil
+	}
+	ok, err := Evaluate(expr, env.WithRoot(nil, nil))
+	return !ok, err
+}
+
+// fieldSegments splits a dotted path, leaving out array indexes (rules name fields only).
+func fieldSegments(path string) []string {
+	var out []string
+	for _, s := range strings.Split(path, ".") {
+		if s == "" || strings.Trim(s, "0123456789") == "" {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// projectionShows reports whether a filter's projection keeps every part of the field
+// path: an inclusion projection must include the path or a parent of it; an exclusion
+// projection may exclude neither the path, a parent of it, nor a field under it.
+func projectionShows(projection map[string]any, path string) bool {
+	if len(projection) == 0 {
+		return true
+	}
+	inclusion := false
+	for k, v := range projection {
+		if k != "_id" && projectionTrue(v) {
+			inclusion = true
+		}
+	}
+	for k, v := range projection {
+		if k == "_id" {
+			continue
+		}
+		under := path == k || strings.HasPrefix(path, k+".")
+		if inclusion && under && projectionTrue(v) {
+			return true
+		}
+		if !inclusion && (under || strings.HasPrefix(k, path+".")) {
+			return false
+		}
+	}
+	return !inclusion
+}
+
+func projectionTrue(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int32:
+		return x != 0
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	case int:
+		return x != 0
+	}
+	return true
+}
