@@ -131,7 +131,7 @@ func (c commonFlags) open(ctx context.Context, cmd string) (*auth.Service, *appc
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	engines, err := functionEngines([]*appconfig.App{app}, secrets, nil, function.DefaultTimeout, nil)
+	engines, err := functionEngines([]*appconfig.App{app}, function.Options{Secrets: secrets}, nil)
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err

@@ -52,6 +52,7 @@ type serveConfig struct {
 	refreshTTL  time.Duration
 	sqliteSync  string
 	fnTimeout   time.Duration
+	fnMemory    int
 	logFormat   string
 	logLevel    string
 	mongoURIs   listFlag
@@ -80,6 +81,7 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&c.refreshTTL, "refresh-token-ttl", auth.DefaultRefreshTTL, "refresh-token lifetime for apps that do not set refresh_token_expiration_seconds (30m to 5 years)")
 	fs.StringVar(&c.sqliteSync, "sqlite-synchronous", "FULL", "SQLite synchronous mode: FULL (durable against power loss) or NORMAL (against process crashes only)")
 	fs.DurationVar(&c.fnTimeout, "function-timeout", function.DefaultTimeout, "time limit of one function call")
+	fs.IntVar(&c.fnMemory, "function-memory-limit", function.DefaultMemoryLimit>>20, "MiB the server's heap may grow during one function call before the call is stopped")
 	fs.Var(&c.mongoURIs, "mongodb-uri", "[NAME=]mongodb://... connection string for the data source NAME, or for every data source without one of its own (repeatable; env WARDEN_MONGODB_URI). Without one, data sources are served by the embedded engine in DATA/mongo")
 	fs.StringVar(&c.static, "static", "", "serve the files of this directory (a web app) at / beside the API, for a one-process demo")
 	fs.Var(&c.rateLimits, "rate-limit", "NAME=MAX/WINDOW (login.ip=120/1m) or NAME=off to change a rate limit, all=off for none; repeatable. Names: "+strings.Join(ratelimit.Names(), ", "))
@@ -107,6 +109,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	}
 	if c.minPassword < auth.MinPasswordLength || c.minPassword > auth.MaxPasswordLength {
 		return nil, fmt.Errorf("serve: --min-password-length %d is outside %d to %d", c.minPassword, auth.MinPasswordLength, auth.MaxPasswordLength)
+	}
+	if c.fnMemory < 16 {
+		return nil, fmt.Errorf("serve: --function-memory-limit %d is below 16 MiB", c.fnMemory)
 	}
 	if c.publicURL != "" && !strings.HasPrefix(c.publicURL, "http://") && !strings.HasPrefix(c.publicURL, "https://") {
 		return nil, fmt.Errorf("serve: --public-url %q must start with http:// or https://", c.publicURL)
@@ -202,7 +207,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Info("data source", "app", appID, "name", name, "engine", engine)
 		}
 	}
-	engines, err := functionEngines(apps, secrets, log, cfg.fnTimeout, sources)
+	engines, err := functionEngines(apps, function.Options{Timeout: cfg.fnTimeout, MemoryLimit: uint64(cfg.fnMemory) << 20, Logger: log, Secrets: secrets}, sources)
 	if err != nil {
 		return err
 	}
@@ -374,13 +379,15 @@ func openDataSources(ctx context.Context, apps []*appconfig.App, opts data.Optio
 }
 
 // functionEngines compiles each app's functions.
-func functionEngines(apps []*appconfig.App, secrets *appconfig.Secrets, log *slog.Logger, timeout time.Duration, sources map[string]*data.Sources) (map[string]*function.Engine, error) {
+func functionEngines(apps []*appconfig.App, opts function.Options, sources map[string]*data.Sources) (map[string]*function.Engine, error) {
 	engines := map[string]*function.Engine{}
 	for _, app := range apps {
 		if app.Functions == nil {
 			continue
 		}
-		e, err := function.New(app, function.Options{Timeout: timeout, Logger: log, Secrets: secrets, Data: sources[app.ClientAppID]})
+		o := opts
+		o.Data = sources[app.ClientAppID]
+		e, err := function.New(app, o)
 		if err != nil {
 			return nil, fmt.Errorf("app %s: %w", app.ClientAppID, err)
 		}

@@ -81,7 +81,7 @@ func (s *Service) onUserCreation(ctx context.Context, app *App, userID string) {
 	b, _ := json.Marshal(arg)
 	var plain map[string]any
 	_ = json.Unmarshal(b, &plain)
-	_, err = app.functions.Call(ctx, function.Call{Name: cfg.OnUserCreationFunctionName, Args: []any{plain}, User: user, System: true})
+	_, err = app.functions.Call(ctx, function.Call{Name: cfg.OnUserCreationFunctionName, Args: []any{plain}, User: user, System: true, Login: true})
 	if err != nil {
 		s.log.ErrorContext(ctx, "on-user-creation function failed", "app", app.ClientAppID, "user", userID, "function", cfg.OnUserCreationFunctionName, "err", err)
 	}

@@ -67,6 +67,8 @@ func functionError(name string, err error) error {
 		return fail(ErrFunctionPrivate, fmt.Sprintf("function '%s' is private and cannot be called by a client", name))
 	case errors.Is(err, function.ErrNotPermitted):
 		return fail(ErrRuleNotPermitted, err.Error())
+	case errors.Is(err, function.ErrMemory):
+		return fail(ErrFunctionFailed, fmt.Sprintf("function '%s' used more memory than allowed and was stopped", name))
 	case errors.Is(err, function.ErrTimeout):
 		return fail(ErrFunctionTimeout, fmt.Sprintf("function '%s' ran past its time limit and was stopped", name))
 	case errors.As(err, &ee):
@@ -78,7 +80,7 @@ func functionError(name string, err error) error {
 // runStatusFunction runs a confirmation or reset function as the system user and returns
 // the status it chose: "success", "pending" or "fail" (a thrown error is "fail").
 func (s *Service) runStatusFunction(ctx context.Context, app *App, name string, args ...any) (string, error) {
-	res, err := app.functions.CallValue(ctx, function.Call{Name: name, Args: args, System: true})
+	res, err := app.functions.CallValue(ctx, function.Call{Name: name, Args: args, System: true, Login: true})
 	var ee *function.ExecError
 	if errors.As(err, &ee) {
 		s.log.InfoContext(ctx, "email/password function failed", "app", app.ClientAppID, "function", name, "error", ee.Message)

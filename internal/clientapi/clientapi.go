@@ -277,7 +277,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := a.clientIP(r)
-	if !a.limit(w, r, check{"login.ip", ip}) {
+	if !a.limit(w, r, check{"login.ip", limitKeyIP(ip)}) {
 		return
 	}
 	body, err := readObject(w, r)
@@ -292,7 +292,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		}
 	case "api-key":
 		key, _ := body["key"].(string)
-		if !a.limit(w, r, check{"apikey.ip", ip}, check{"login.account", secretKey(app.ClientAppID, key)}) {
+		if !a.limit(w, r, check{"apikey.ip", limitKeyIP(ip)}, check{"login.account", secretKey(app.ClientAppID, key)}) {
 			return
 		}
 	}
@@ -328,7 +328,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 // linking user's access token) gets the same URL in the X-BaaS-Location header instead.
 func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !a.limit(w, r, check{"login.ip", a.clientIP(r)}) {
+	if !a.limit(w, r, check{"login.ip", limitKeyIP(a.clientIP(r))}) {
 		return
 	}
 	q := r.URL.Query()
@@ -443,7 +443,7 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 		a.writeError(r.Context(), w, err)
 		return
 	}
-	if !a.limit(w, r, check{"refresh.ip", a.clientIP(r)}, check{"refresh.session", secretKey("", tok)}) {
+	if !a.limit(w, r, check{"refresh.ip", limitKeyIP(a.clientIP(r))}, check{"refresh.session", secretKey("", tok)}) {
 		return
 	}
 	// Rotation is for clients that opt in (the Go SDK does); the Realm SDKs keep one

@@ -48,6 +48,12 @@ const appID = "test-app"
 // and a disabled provider, on a real SQLite store.
 func newEnv(t testing.TB, origins ...string) *env {
 	t.Helper()
+	return newEnvWith(t, clientapi.Options{}, origins...)
+}
+
+// newEnvWith is newEnv with the client API's options.
+func newEnvWith(t testing.TB, opts clientapi.Options, origins ...string) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
@@ -88,7 +94,7 @@ func newEnv(t testing.TB, origins ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
+	srv := httptest.NewServer(clientapi.New(svc, opts))
 	t.Cleanup(srv.Close)
 	return &env{svc: svc, srv: srv, clock: clk, mail: catcher, appID: appID}
 }

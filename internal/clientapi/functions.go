@@ -26,6 +26,9 @@ func (a *api) callFunction(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
 		return
 	}
+	if !a.limit(w, r, check{"function.ip", limitKeyIP(a.clientIP(r))}, check{"function.user", p.App.ClientAppID + "|" + p.UserID}) {
+		return
+	}
 	raw, err := readBody(w, r)
 	if err != nil {
 		a.writeError(ctx, w, err)
@@ -116,6 +119,9 @@ func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.App.ClientAppID != r.PathValue("app") {
 		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
+		return
+	}
+	if !a.limit(w, r, check{"function.ip", limitKeyIP(a.clientIP(r))}, check{"function.user", p.App.ClientAppID + "|" + p.UserID}) {
 		return
 	}
 	raw, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("baas_request"))

@@ -59,6 +59,21 @@ func (a *api) limit(w http.ResponseWriter, r *http.Request, checks ...check) boo
 	return false
 }
 
+// limitKeyIP is the key an address is counted under: itself for IPv4, its /64 for IPv6,
+// since one IPv6 client usually holds a whole /64 and could otherwise step around every
+// per-address limit by changing addresses.
+func limitKeyIP(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Unmap().Is4() {
+		return ip
+	}
+	prefix, err := addr.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return prefix.String()
+}
+
 // clientIP is the address the request came from: the peer, or, when the peer is a
 // trusted proxy, the last address in X-Forwarded-For that is not a trusted proxy.
 func (a *api) clientIP(r *http.Request) string {

@@ -29,7 +29,7 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fam
 	if family == limitRegister {
 		ipLimit = "register.ip"
 	}
-	if !a.limit(w, r, check{ipLimit, a.clientIP(r)}) {
+	if !a.limit(w, r, check{ipLimit, limitKeyIP(a.clientIP(r))}) {
 		return
 	}
 	body, err := readObject(w, r)
@@ -105,7 +105,7 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkOrigin(r, app)
 	}
-	if err == nil && !a.limit(w, r, check{"mail.ip", a.clientIP(r)}) {
+	if err == nil && !a.limit(w, r, check{"mail.ip", limitKeyIP(a.clientIP(r))}) {
 		return
 	}
 	var body map[string]any

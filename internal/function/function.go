@@ -3,15 +3,23 @@
 // App Services gave them: context.user, context.values, context.functions.execute,
 // context.environment, context.request, context.app, context.runningAsSystem().
 //
-// Every call has a time limit that interrupts even a runaway loop; calls run in
-// parallel on a pool of runtimes; a thrown error or a rejected promise is an *ExecError
-// with the function's message; a runtime that misbehaved (a Go panic inside it) is
-// discarded, never reused. Each call evaluates the function's file afresh, so no state
-// leaks from one call (or user) to the next through top-level variables.
+// Every call runs in a runtime of its own, made for it and dropped after it, so nothing
+// a call does (a global, a changed Object.prototype) is seen by the next call or user.
+// Every call has a time limit that interrupts even a runaway loop, and a memory bound: a
+// call during which the server's heap grows past it is stopped with ErrMemory, and the
+// built-ins that allocate in one step from a size (new Array(n), ArrayBuffer, typed
+// arrays, repeat, padStart/padEnd, fill, join, Array.from) refuse sizes past a bound. A
+// thrown error or a rejected promise is an *ExecError with the function's message.
+//
+// Calls wait for one of a bounded number of slots. Login-path calls (custom-function
+// login, confirmation and reset functions) have slots of their own, so data-path calls
+// cannot starve logins; one user's client calls hold at most PerUserConcurrency slots at
+// once (the rest wait); calls made from inside a call (a rule's %function) take no slot.
 //
 // Limits of this engine, written down: there are no timers (setTimeout) and no
-// context.http; memory growth inside a call is bounded only by the time limit (goja has
-// no heap cap); context.services.get(name) serves the app's MongoDB data sources.
+// context.http; the memory bound watches the whole heap, so a call running beside one
+// that allocates heavily may be stopped with it; a built-in not listed above that
+// allocates in one step is bounded only by the time limit.
 package function
 
 import (
@@ -22,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"sync"
@@ -45,7 +54,12 @@ var (
 	ErrPrivate = errors.New("function is private")
 	// ErrTimeout: the call ran past its time limit and was stopped.
 	ErrTimeout = errors.New("function execution time limit exceeded")
+	// ErrMemory: the call used more memory than its bound and was stopped.
+	ErrMemory = errors.New("function memory limit exceeded")
 )
+
+// DefaultMemoryLimit is how much the server's heap may grow while one call runs.
+const DefaultMemoryLimit = 256 << 20
 
 // ExecError is a function that threw, or returned a rejected promise.
 type ExecError struct {
@@ -88,15 +102,26 @@ type Call struct {
 	// FromClient is set for calls that came from an SDK: private functions are refused.
 	FromClient bool
 	// System runs the call as the system user, whatever the function's configuration.
-	System  bool
+	System bool
+	// Login marks a call on the login path (a custom-function login, a confirmation or
+	// reset function): it waits only for the slots reserved for such calls.
+	Login   bool
 	Request Request
 }
 
 // Options configure an Engine.
 type Options struct {
-	Timeout  time.Duration
+	Timeout time.Duration
+	// PoolSize is how many calls run at once (default twice the CPUs); login-path calls
+	// have as many slots again of their own.
 	PoolSize int
-	Logger   *slog.Logger
+	// PerUserConcurrency is how many of one user's client calls run at once (default
+	// half the pool, at least 1).
+	PerUserConcurrency int
+	// MemoryLimit is how much the heap may grow during one call (default
+	// DefaultMemoryLimit).
+	MemoryLimit uint64
+	Logger      *slog.Logger
 	// Secrets resolve secret-backed values.
 	Secrets *appconfig.Secrets
 	// Data are the app's data sources, for context.services.get (nil: none).
@@ -114,9 +139,19 @@ type Engine struct {
 	data     *data.Sources
 	values   map[string]any
 
-	slots chan struct{}
+	slots      chan struct{}
+	loginSlots chan struct{}
+	perUser    int
+	memLimit   uint64
+
 	mu    sync.Mutex
-	idle  []*vm
+	users map[string]*userSlots
+}
+
+// userSlots bound one user's running calls.
+type userSlots struct {
+	ch   chan struct{}
+	refs int
 }
 
 // New compiles the app's functions. A syntax error is reported with the file.
@@ -134,8 +169,18 @@ func New(app *appconfig.App, opts Options) (*Engine, error) {
 		size = 2 * runtime.NumCPU()
 	}
 	e.slots = make(chan struct{}, size)
+	e.loginSlots = make(chan struct{}, size)
+	e.perUser = opts.PerUserConcurrency
+	if e.perUser <= 0 {
+		e.perUser = max(size/2, 1)
+	}
+	e.memLimit = opts.MemoryLimit
+	if e.memLimit == 0 {
+		e.memLimit = DefaultMemoryLimit
+	}
+	e.users = map[string]*userSlots{}
 	var err error
-	if e.prelude, err = goja.Compile("warden:prelude", prelude+servicesPrelude, true); err != nil {
+	if e.prelude, err = goja.Compile("warden:prelude", prelude+servicesPrelude+guardsPrelude, true); err != nil {
 		return nil, fmt.Errorf("function: prelude: %w", err)
 	}
 	names := app.FunctionNames()
@@ -168,6 +213,9 @@ func (e *Engine) newVM() (*vm, error) {
 	rt := goja.New()
 	rt.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
 	rt.SetMaxCallStackSize(1000)
+	if err := rt.Set("__wardenAllocationLimit", allocationLimit); err != nil {
+		return nil, fmt.Errorf("function: prelude: %w", err)
+	}
 	if _, err := rt.RunProgram(e.prelude); err != nil {
 		return nil, fmt.Errorf("function: prelude: %w", err)
 	}
@@ -196,37 +244,98 @@ func (e *Engine) newVM() (*vm, error) {
 	return v, nil
 }
 
-// acquire takes a runtime from the pool, making one if the pool is not full.
-func (e *Engine) acquire(ctx context.Context) (*vm, error) {
+// inCall marks the context of a running call: calls made from inside it take no slot.
+type inCall struct{}
+
+// acquire waits for a slot for the call: the login lane or the general one, and for a
+// client call one of its user's slots too. release gives them back.
+func (e *Engine) acquire(ctx context.Context, c Call) (release func(), err error) {
+	if ctx.Value(inCall{}) != nil {
+		return func() {}, nil
+	}
+	var user *userSlots
+	if c.FromClient && c.User != nil {
+		user = e.userSlots(c.User.ID)
+		select {
+		case user.ch <- struct{}{}:
+		case <-ctx.Done():
+			e.dropUserSlots(c.User.ID, user, false)
+			return nil, ctx.Err()
+		}
+	}
+	lane := e.slots
+	if c.Login {
+		lane = e.loginSlots
+	}
 	select {
-	case e.slots <- struct{}{}:
+	case lane <- struct{}{}:
 	case <-ctx.Done():
+		if user != nil {
+			e.dropUserSlots(c.User.ID, user, true)
+		}
 		return nil, ctx.Err()
 	}
-	e.mu.Lock()
-	if n := len(e.idle); n > 0 {
-		v := e.idle[n-1]
-		e.idle = e.idle[:n-1]
-		e.mu.Unlock()
-		return v, nil
-	}
-	e.mu.Unlock()
-	v, err := e.newVM()
-	if err != nil {
-		<-e.slots
-		return nil, err
-	}
-	return v, nil
+	return func() {
+		<-lane
+		if user != nil {
+			e.dropUserSlots(c.User.ID, user, true)
+		}
+	}, nil
 }
 
-func (e *Engine) release(v *vm, healthy bool) {
-	if healthy {
-		v.rt.ClearInterrupt()
-		e.mu.Lock()
-		e.idle = append(e.idle, v)
-		e.mu.Unlock()
+func (e *Engine) userSlots(id string) *userSlots {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[id]
+	if u == nil {
+		u = &userSlots{ch: make(chan struct{}, e.perUser)}
+		e.users[id] = u
 	}
-	<-e.slots
+	u.refs++
+	return u
+}
+
+func (e *Engine) dropUserSlots(id string, u *userSlots, held bool) {
+	if held {
+		<-u.ch
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u.refs--; u.refs == 0 {
+		delete(e.users, id)
+	}
+}
+
+// watchMemory stops the call in v when the heap grows more than the engine's bound
+// above what it was when the call started; stop ends the watch.
+func (e *Engine) watchMemory(v *vm) (stop func()) {
+	start := heapBytes()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if h := heapBytes(); h > start && h-start > e.memLimit {
+					v.rt.Interrupt(ErrMemory)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // Call runs a function and returns its result as relaxed Extended JSON.
@@ -243,19 +352,23 @@ func (e *Engine) Call(ctx context.Context, c Call) (result json.RawMessage, err 
 			return nil, err
 		}
 	}
-	v, err := e.acquire(ctx)
+	release, err := e.acquire(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("function: waiting for a runtime: %w", err)
 	}
-	healthy := false
+	defer release()
+	v, err := e.newVM()
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, inCall{}, true)
 	defer func() {
 		if p := recover(); p != nil {
-			e.log.Error("function runtime panicked; runtime discarded", "app", e.app.ClientAppID, "function", c.Name, "panic", fmt.Sprint(p))
+			e.log.Error("function runtime panicked", "app", e.app.ClientAppID, "function", c.Name, "panic", fmt.Sprint(p))
 			result, err = nil, &ExecError{Function: c.Name, Message: "internal error while running the function"}
-			healthy = false
 		}
-		e.release(v, healthy)
 	}()
+	defer e.watchMemory(v)()
 
 	timeout := e.timeout
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
@@ -278,9 +391,6 @@ func (e *Engine) Call(ctx context.Context, c Call) (result json.RawMessage, err 
 			result = json.RawMessage(s.String())
 		}
 	}
-	// A runtime stays usable after a thrown error or an interrupt (cleared on release);
-	// only a panic discards it.
-	healthy = true
 	if err != nil {
 		return nil, v.describe(c.Name, err)
 	}
@@ -360,6 +470,9 @@ func (v *vm) describe(name string, err error) error {
 		if cause, ok := interrupted.Value().(error); ok {
 			if errors.Is(cause, ErrTimeout) {
 				return fmt.Errorf("%w: %s was stopped", ErrTimeout, name)
+			}
+			if errors.Is(cause, ErrMemory) {
+				return fmt.Errorf("%w: %s was stopped", ErrMemory, name)
 			}
 			return cause
 		}

@@ -41,6 +41,8 @@ var Defaults = []Limit{
 	{"refresh.ip", 600, time.Minute},     // refreshes per client address
 	{"refresh.session", 60, time.Minute}, // refreshes per session
 	{"apikey.ip", 60, time.Minute},       // API-key logins per address
+	{"function.ip", 1200, time.Minute},   // functions/call (functions and MongoDB actions) per address
+	{"function.user", 600, time.Minute},  // functions/call per user
 }
 
 // Parse reads NAME=MAX/WINDOW (login.ip=100/1m) or NAME=off; NAME "all" with "off"

@@ -48,7 +48,7 @@ func New(cfg *appconfig.Provider, deps provider.Deps) (provider.Provider, error)
 func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials) (provider.Identity, error) {
 	payload := map[string]any(creds)
 	delete(payload, "provider") // native SDKs add it; App Services passed the payload alone
-	res, err := p.functions.CallValue(ctx, function.Call{Name: p.fn, Args: []any{payload}, System: true})
+	res, err := p.functions.CallValue(ctx, function.Call{Name: p.fn, Args: []any{payload}, System: true, Login: true})
 	var ee *function.ExecError
 	if errors.As(err, &ee) {
 		return provider.Identity{}, &provider.RejectedError{Message: ee.Message}
