@@ -144,6 +144,9 @@ type Engine struct {
 	perUser    int
 	memLimit   uint64
 
+	// ready holds runtimes made ahead of the calls that will use them, each used once.
+	ready chan *vm
+
 	mu    sync.Mutex
 	users map[string]*userSlots
 }
@@ -179,6 +182,7 @@ func New(app *appconfig.App, opts Options) (*Engine, error) {
 		e.memLimit = DefaultMemoryLimit
 	}
 	e.users = map[string]*userSlots{}
+	e.ready = make(chan *vm, size)
 	var err error
 	if e.prelude, err = goja.Compile("warden:prelude", prelude+servicesPrelude+guardsPrelude, true); err != nil {
 		return nil, fmt.Errorf("function: prelude: %w", err)
@@ -242,6 +246,27 @@ func (e *Engine) newVM() (*vm, error) {
 	}
 	_ = rt.Set("console", console)
 	return v, nil
+}
+
+// runtime returns a runtime no call has used: one made ahead, or a new one; either way
+// another is made in the background for a later call, off this call's path.
+func (e *Engine) runtime() (*vm, error) {
+	go func() {
+		v, err := e.newVM()
+		if err != nil {
+			return
+		}
+		select {
+		case e.ready <- v:
+		default:
+		}
+	}()
+	select {
+	case v := <-e.ready:
+		return v, nil
+	default:
+		return e.newVM()
+	}
 }
 
 // inCall marks the context of a running call: calls made from inside it take no slot.
@@ -357,7 +382,7 @@ func (e *Engine) Call(ctx context.Context, c Call) (result json.RawMessage, err 
 		return nil, fmt.Errorf("function: waiting for a runtime: %w", err)
 	}
 	defer release()
-	v, err := e.newVM()
+	v, err := e.runtime()
 	if err != nil {
 		return nil, err
 	}

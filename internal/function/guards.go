@@ -39,21 +39,39 @@ const guardsPrelude = `
     });
     Object.defineProperty(w, "name", { value: name });
     w.prototype = orig.prototype;
-    Object.setPrototypeOf(w, Object.getPrototypeOf(orig));
     Object.defineProperty(orig.prototype, "constructor", { value: w, writable: true, configurable: true });
+    Object.setPrototypeOf(w, Object.getPrototypeOf(orig));
     globalThis[name] = w;
   }
   var from = Array.from;
   Array.from = function (items) { if (items != null) check(items.length, maxElements, "Array.from length"); return from.apply(this, arguments); };
   guardConstructor("Array", function (a) { if (a.length === 1 && typeof a[0] === "number") check(a[0], maxElements, "array length"); });
+  // The buffer and typed-array constructors are wrapped on first use: most calls never
+  // touch them, and making their wrappers costs more than the rest of the runtime.
+  function lazily(name, check1) {
+    var orig = globalThis[name];
+    if (!orig) return;
+    var made;
+    Object.defineProperty(globalThis, name, {
+      configurable: true, enumerable: false,
+      get: function () {
+        if (!made) {
+          Object.defineProperty(globalThis, name, { value: orig, writable: true, configurable: true });
+          guardConstructor(name, check1);
+          made = globalThis[name];
+        }
+        return made;
+      },
+      set: function (v) { Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true }); }
+    });
+  }
   ["ArrayBuffer", "SharedArrayBuffer"].forEach(function (n) {
-    if (globalThis[n]) guardConstructor(n, function (a) { check(a[0], maxBytes, n + " size"); });
+    lazily(n, function (a) { check(a[0], maxBytes, n + " size"); });
   });
-  ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
-   "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"].forEach(function (n) {
-    if (!globalThis[n]) return;
-    var per = globalThis[n].BYTES_PER_ELEMENT;
-    guardConstructor(n, function (a) { if (typeof a[0] === "number") check(a[0] * per, maxBytes, n + " size"); });
+  [["Int8Array", 1], ["Uint8Array", 1], ["Uint8ClampedArray", 1], ["Int16Array", 2], ["Uint16Array", 2], ["Int32Array", 4],
+   ["Uint32Array", 4], ["Float32Array", 4], ["Float64Array", 8], ["BigInt64Array", 8], ["BigUint64Array", 8]].forEach(function (t) {
+    var n = t[0], per = t[1];
+    lazily(n, function (a) { if (typeof a[0] === "number") check(a[0] * per, maxBytes, n + " size"); });
   });
 })(__wardenAllocationLimit);
 delete globalThis.__wardenAllocationLimit;
