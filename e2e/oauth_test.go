@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -67,11 +68,18 @@ func oauthSetup(t *testing.T) (*idptest.IdP, string, string, []string) {
 // address bar would show it.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// browse follows a login through the provider's consent page to the app's redirect URL
-// and returns that URL's fragment.
-func browse(t *testing.T, idp *idptest.IdP, start *http.Request) url.Values {
+// newBrowser is one browser: a client with its own cookies that hands every redirect
+// back to the test.
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: noRedirects.CheckRedirect}
+}
+
+// startLogin sends the browser to a redirect login (or link probe) and returns the
+// provider's consent URL it is given.
+func startLogin(t *testing.T, idp *idptest.IdP, browser *http.Client, start *http.Request) string {
 	t.Helper()
-	res, err := noRedirects.Do(start)
+	res, err := browser.Do(start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,19 +91,34 @@ func browse(t *testing.T, idp *idptest.IdP, start *http.Request) url.Values {
 	if !strings.HasPrefix(consent, idp.URL()+"/authorize?") {
 		t.Fatalf("login answered %d, consent URL %q", res.StatusCode, consent)
 	}
+	return consent
+}
+
+// consent takes the browser through the provider's consent page back to Warden's
+// callback, and returns Warden's answer there.
+func consent(t *testing.T, idp *idptest.IdP, browser *http.Client, consentURL string) *http.Response {
+	t.Helper()
 	idpClient := idp.Server.Client()
 	idpClient.CheckRedirect = noRedirects.CheckRedirect
-	res, err = idpClient.Get(consent)
+	res, err := idpClient.Get(consentURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	callback := res.Header.Get("Location")
-	res, err = noRedirects.Get(callback)
+	res, err = browser.Get(res.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
+	return res
+}
+
+// browse follows a login through the provider's consent page to the app's redirect URL,
+// in one browser, and returns that URL's fragment.
+func browse(t *testing.T, idp *idptest.IdP, start *http.Request) url.Values {
+	t.Helper()
+	browser := newBrowser()
+	res := consent(t, idp, browser, startLogin(t, idp, browser, start))
 	final := res.Header.Get("Location")
 	base, frag, ok := strings.Cut(final, "#")
 	if res.StatusCode != http.StatusFound || !ok || base != "http://localhost:3000/cb" {
@@ -158,6 +181,27 @@ func TestOAuthRedirectFlow(t *testing.T) {
 		t.Fatalf("identities after link = %v", prof["identities"])
 	}
 
+	// A link flow started with one user's token cannot finish in another browser: the
+	// attacker's consent URL, opened by a victim, links nothing (login CSRF).
+	_, _, attacker := call(t, "POST", srv.URL+"/api/client/v2.0/app/"+oauthAppID+"/auth/providers/anon-user/login", "", map[string]any{})
+	idp.NextLogin(map[string]any{"sub": "google-victim", "email": "victim@example.com", "email_verified": true})
+	req, _ = http.NewRequest("GET", base+"?"+lq.Encode(), nil)
+	req.Header.Set("Authorization", "Bearer "+attacker["access_token"].(string))
+	forged := startLogin(t, idp, newBrowser(), req)
+	if res := consent(t, idp, newBrowser(), forged); res.StatusCode != 400 {
+		t.Fatalf("the victim's browser finished the attacker's link flow: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	_, _, prof = call(t, "GET", srv.URL+"/api/client/v2.0/auth/profile", attacker["access_token"].(string), nil)
+	if ids := prof["identities"].([]any); len(ids) != 1 {
+		t.Fatalf("the victim's identity was linked to the attacker: %v", prof["identities"])
+	}
+	// So for a login: a callback from a browser without the login's cookie is refused.
+	idp.NextLogin(map[string]any{"sub": "google-user-1", "email": "gina@example.com", "email_verified": true, "name": "Gina"})
+	req, _ = http.NewRequest("GET", base+"?"+q.Encode(), nil)
+	if res := consent(t, idp, newBrowser(), startLogin(t, idp, newBrowser(), req)); res.StatusCode != 400 {
+		t.Fatalf("a login finished in another browser: %d", res.StatusCode)
+	}
+
 	// A redirect URL that is not allowed is refused before the provider is asked.
 	bad := url.Values{"state": {"abcdefghijkl"}, "redirect": {"https://evil.example/cb"}}
 	if st, ct, body := call(t, "GET", base+"?"+bad.Encode(), "", nil); st != 400 || ct != "application/json" {
@@ -169,13 +213,9 @@ func TestOAuthRedirectFlow(t *testing.T) {
 	}
 	// A provider refusal comes back in the fragment.
 	req, _ = http.NewRequest("GET", base+"?"+q.Encode(), nil)
-	res, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	consent, _ := url.Parse(res.Header.Get("Location"))
-	res, err = noRedirects.Get(srv.URL + "/api/client/v2.0/auth/callback?error=access_denied&state=" + consent.Query().Get("state"))
+	browser := newBrowser()
+	consentURL, _ := url.Parse(startLogin(t, idp, browser, req))
+	res, err := browser.Get(srv.URL + "/api/client/v2.0/auth/callback?error=access_denied&state=" + consentURL.Query().Get("state"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -30,26 +33,40 @@ type RedirectStart struct {
 	Callback string
 }
 
-// StartRedirectLogin checks the request and returns the provider's consent URL. The
-// state it carries names a server-side record, so nothing depends on cookies.
-func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (string, error) {
+// RedirectStarted is a browser OAuth login begun: where to send the browser, and the
+// secret that binds the login to it.
+type RedirectStarted struct {
+	// ConsentURL is the provider's consent page.
+	ConsentURL string
+	// StateID is the state the provider will send back.
+	StateID string
+	// BrowserSecret must come back with the callback, from the browser that started the
+	// login (the HTTP layer keeps it in a cookie): a consent URL sent to someone else's
+	// browser cannot finish there, so nobody can link their identity to another user, or
+	// log them in as someone else (login CSRF).
+	BrowserSecret string
+}
+
+// StartRedirectLogin checks the request and records the login in progress under a
+// random state; the provider's consent URL carries the state.
+func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (RedirectStarted, error) {
 	app, err := s.App(r.AppID)
 	if err != nil {
-		return "", err
+		return RedirectStarted{}, err
 	}
 	entry, err := app.provider(r.Provider)
 	if err != nil {
-		return "", err
+		return RedirectStarted{}, err
 	}
 	red, ok := entry.impl.(provider.Redirector)
 	if !ok {
-		return "", fail(ErrInvalidInput, fmt.Sprintf("provider '%s' has no redirect login: log in with a POST of its credentials", r.Provider))
+		return RedirectStarted{}, fail(ErrInvalidInput, fmt.Sprintf("provider '%s' has no redirect login: log in with a POST of its credentials", r.Provider))
 	}
 	if r.ClientState == "" || len(r.ClientState) > 128 {
-		return "", fail(ErrInvalidInput, "state is required")
+		return RedirectStarted{}, fail(ErrInvalidInput, "state is required")
 	}
 	if !slices.Contains(entry.cfg.RedirectURIs, r.Redirect) {
-		return "", fail(ErrInvalidInput, fmt.Sprintf("redirect URL %q is not in the provider's redirect_uris", r.Redirect))
+		return RedirectStarted{}, fail(ErrInvalidInput, fmt.Sprintf("redirect URL %q is not in the provider's redirect_uris", r.Redirect))
 	}
 	st := store.OAuthState{AppID: app.ClientAppID, Provider: r.Provider, ClientState: r.ClientState, Redirect: r.Redirect, Callback: r.Callback,
 		Device: map[string]any{"deviceId": r.Device.ID, "platform": r.Device.Platform, "platformVersion": r.Device.PlatformVersion,
@@ -57,36 +74,46 @@ func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (stri
 	if r.LinkAccessToken != "" {
 		p, err := s.Authenticate(ctx, r.LinkAccessToken)
 		if err != nil {
-			return "", err
+			return RedirectStarted{}, err
 		}
 		if p.App != app {
-			return "", fail(ErrInvalidSession, "invalid session: the access token belongs to another app")
+			return RedirectStarted{}, fail(ErrInvalidSession, "invalid session: the access token belongs to another app")
 		}
 		st.LinkSessionID = p.SessionID
 	}
 	if st.ID, err = randomHex(24); err != nil {
-		return "", err
+		return RedirectStarted{}, err
 	}
+	secret, err := randomHex(32)
+	if err != nil {
+		return RedirectStarted{}, err
+	}
+	st.BrowserBinding = bindingOf(secret)
 	st.CreatedAt = s.clock.Now()
 	st.ExpiresAt = st.CreatedAt.Add(OAuthStateTTL)
 	if err := s.store.PutOAuthState(ctx, st); err != nil {
-		return "", fmt.Errorf("oauth start: %w", err)
+		return RedirectStarted{}, fmt.Errorf("oauth start: %w", err)
 	}
-	return red.AuthURL(st.ID, r.Callback), nil
+	return RedirectStarted{ConsentURL: red.AuthURL(st.ID, r.Callback), StateID: st.ID, BrowserSecret: secret}, nil
 }
 
-// FinishRedirectLogin handles the provider's callback: it takes the state (once),
+// FinishRedirectLogin handles the provider's callback: it takes the state (once), checks
+// that the browser is the one that started the login (browserSecret, from its cookie),
 // exchanges the code, logs in (or links), and returns the URL to send the browser to:
 // the app's redirect URL with the result in its fragment, as realm-web's
-// handleAuthRedirect reads it. An unknown or expired state is an error; every other
-// failure is reported in the fragment.
-func (s *Service) FinishRedirectLogin(ctx context.Context, stateID, code, refusal string) (string, error) {
+// handleAuthRedirect reads it. An unknown or expired state, or another browser, is an
+// error; every other failure is reported in the fragment.
+func (s *Service) FinishRedirectLogin(ctx context.Context, stateID, browserSecret, code, refusal string) (string, error) {
 	st, err := s.store.TakeOAuthState(ctx, stateID, s.clock.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return "", fail(ErrInvalidInput, "unknown or expired OAuth state: start the login again")
 	}
 	if err != nil {
 		return "", fmt.Errorf("oauth callback: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(bindingOf(browserSecret)), []byte(st.BrowserBinding)) != 1 {
+		s.log.WarnContext(ctx, "oauth callback from a browser that did not start the login; refused", "app", st.AppID, "provider", st.Provider)
+		return "", fail(ErrInvalidInput, "this login was started in another browser: start the login again from this one")
 	}
 	fragment := url.Values{"_baas_client_app_id": {st.AppID}, "_baas_state": {st.ClientState}}
 	finish := func(err error) (string, error) {
@@ -140,6 +167,12 @@ func (s *Service) FinishRedirectLogin(ctx context.Context, stateID, code, refusa
 	}
 	fragment.Set("_baas_ua", strings.Join([]string{res.AccessToken, res.RefreshToken, res.UserID, res.DeviceID}, "$"))
 	return finish(nil)
+}
+
+// bindingOf is what the store keeps of a browser secret.
+func bindingOf(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
 // encodeFragment writes key=value pairs with every value URI-encoded (realm-web splits

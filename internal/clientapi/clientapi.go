@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/auth/provider"
@@ -353,18 +354,45 @@ func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		start.LinkAccessToken = tok
 	}
-	consent, err := a.svc.StartRedirectLogin(ctx, start)
+	started, err := a.svc.StartRedirectLogin(ctx, start)
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
 	}
+	a.setOAuthCookie(w, r, started)
 	if q.Get("providerRedirectHeader") == "true" {
-		w.Header().Set("X-BaaS-Location", consent)
+		w.Header().Set("X-BaaS-Location", started.ConsentURL)
 		writeEmpty(w, http.StatusOK)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, consent, http.StatusFound)
+	http.Redirect(w, r, started.ConsentURL, http.StatusFound)
+}
+
+// oauthCookie is the name of the cookie that binds one OAuth login to its browser (one
+// per login, so that two logins in two tabs do not overwrite each other).
+func oauthCookie(stateID string) string {
+	if len(stateID) > 16 {
+		stateID = stateID[:16]
+	}
+	return "warden_oauth_" + stateID
+}
+
+// setOAuthCookie gives the browser the secret of the login it starts: HttpOnly, for the
+// callback path only, for as long as the login may take. Over HTTPS it is Secure and
+// SameSite=None, so that it comes back with Apple's form_post (a cross-site POST) and is
+// kept from the link probe (a credentialed fetch from the app's page, which browsers
+// honour where third-party cookies are allowed, as App Services' link flow needed too);
+// the secret itself, not SameSite, is what stops a forged callback. Over plain HTTP (a
+// developer's machine) it is SameSite=Lax, which the redirect back still carries.
+func (a *api) setOAuthCookie(w http.ResponseWriter, r *http.Request, s auth.RedirectStarted) {
+	secure := strings.HasPrefix(a.baseURL(r), "https://")
+	c := &http.Cookie{Name: oauthCookie(s.StateID), Value: s.BrowserSecret, Path: prefix + "/auth/callback",
+		MaxAge: int(auth.OAuthStateTTL / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	if secure {
+		c.SameSite = http.SameSiteNoneMode
+	}
+	http.SetCookie(w, c)
 }
 
 // oauthCallback is where providers send the browser back (GET, or POST for Apple's
@@ -382,7 +410,13 @@ func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	if d := r.FormValue("error_description"); d != "" {
 		refusal += ": " + d
 	}
-	to, err := a.svc.FinishRedirectLogin(ctx, r.FormValue("state"), r.FormValue("code"), refusal)
+	state := r.FormValue("state")
+	var secret string
+	if c, err := r.Cookie(oauthCookie(state)); err == nil {
+		secret = c.Value
+	}
+	http.SetCookie(w, &http.Cookie{Name: oauthCookie(state), Path: prefix + "/auth/callback", MaxAge: -1, HttpOnly: true})
+	to, err := a.svc.FinishRedirectLogin(ctx, state, secret, r.FormValue("code"), refusal)
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return

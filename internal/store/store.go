@@ -147,8 +147,11 @@ type OAuthState struct {
 	Callback      string
 	Device        map[string]any
 	LinkSessionID string
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// BrowserBinding is the SHA-256 (hex) of the secret cookie set in the browser that
+	// started the login; the callback must come from a browser that holds it.
+	BrowserBinding string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
 }
 
 // LoginParams describes one successful credential check: the identity that logged in,

@@ -781,9 +781,9 @@ func (s *Store) PutOAuthState(ctx context.Context, st store.OAuthState) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_states WHERE expires_at <= $1`, ms(st.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_states (id, app_id, provider, client_state, redirect, callback, device, link_session_id, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			st.ID, st.AppID, st.Provider, st.ClientState, st.Redirect, st.Callback, dev, st.LinkSessionID, ms(st.CreatedAt), ms(st.ExpiresAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_states (id, app_id, provider, client_state, redirect, callback, device, link_session_id, browser_binding, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			st.ID, st.AppID, st.Provider, st.ClientState, st.Redirect, st.Callback, dev, st.LinkSessionID, st.BrowserBinding, ms(st.CreatedAt), ms(st.ExpiresAt))
 		return err
 	})
 	if err != nil {
@@ -797,8 +797,8 @@ func (s *Store) TakeOAuthState(ctx context.Context, id string, now time.Time) (s
 	st := store.OAuthState{ID: id}
 	var dev string
 	var created, expires int64
-	err := s.writer().QueryRowContext(ctx, `DELETE FROM oauth_states WHERE id = $1 RETURNING app_id, provider, client_state, redirect, callback, device, link_session_id, created_at, expires_at`, id).
-		Scan(&st.AppID, &st.Provider, &st.ClientState, &st.Redirect, &st.Callback, &dev, &st.LinkSessionID, &created, &expires)
+	err := s.writer().QueryRowContext(ctx, `DELETE FROM oauth_states WHERE id = $1 RETURNING app_id, provider, client_state, redirect, callback, device, link_session_id, browser_binding, created_at, expires_at`, id).
+		Scan(&st.AppID, &st.Provider, &st.ClientState, &st.Redirect, &st.Callback, &dev, &st.LinkSessionID, &st.BrowserBinding, &created, &expires)
 	if err != nil {
 		return store.OAuthState{}, fmt.Errorf("store: take oauth state: %w", notFound(err))
 	}

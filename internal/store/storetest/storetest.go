@@ -537,11 +537,11 @@ func testServerAPIKeys(t *testing.T, s store.Store) {
 func testOAuthStates(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	st := store.OAuthState{ID: "state-1", AppID: app, Provider: "oauth2-google", ClientState: "abcdefghijkl", Redirect: "https://app/cb",
-		Callback: "https://warden/cb", Device: map[string]any{"platform": "chrome"}, LinkSessionID: "sess", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+		Callback: "https://warden/cb", Device: map[string]any{"platform": "chrome"}, LinkSessionID: "sess", BrowserBinding: "b1nd", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
 	must(t, s.PutOAuthState(ctx, st))
 	got, err := s.TakeOAuthState(ctx, "state-1", t0.Add(time.Minute))
 	must(t, err)
-	if got.AppID != app || got.ClientState != st.ClientState || got.Redirect != st.Redirect || got.Device["platform"] != "chrome" || got.LinkSessionID != "sess" {
+	if got.AppID != app || got.ClientState != st.ClientState || got.Redirect != st.Redirect || got.Device["platform"] != "chrome" || got.LinkSessionID != "sess" || got.BrowserBinding != "b1nd" {
 		t.Fatalf("state = %+v", got)
 	}
 	if _, err := s.TakeOAuthState(ctx, "state-1", t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
