@@ -178,7 +178,18 @@ func (e *env) registerConfirmed(t *testing.T, email, pw string) {
 	if r.status != 201 {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	m, err := e.mail.WaitFor(email, "Confirm", 5*time.Second)
+	vals := e.mailedToken(t, email, "Confirm")
+	r = e.do(t, "POST", e.appPath("/auth/providers/local-userpass/confirm"), nil, `{"token":"`+vals["token"]+`","tokenId":"`+vals["tokenId"]+`"}`)
+	if r.status != 204 {
+		t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+}
+
+// mailedToken waits for the mail to email whose subject has subject in it and returns the
+// query of its link (token, tokenId).
+func (e *env) mailedToken(t *testing.T, email, subject string) map[string]string {
+	t.Helper()
+	m, err := e.mail.WaitFor(email, subject, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +201,31 @@ func (e *env) registerConfirmed(t *testing.T, email, pw string) {
 		k, v, _ := strings.Cut(kv, "=")
 		vals[k] = v
 	}
-	r = e.do(t, "POST", e.appPath("/auth/providers/local-userpass/confirm"), nil, `{"token":"`+vals["token"]+`","tokenId":"`+vals["tokenId"]+`"}`)
-	if r.status != 204 {
-		t.Fatalf("confirm: %d %s", r.status, r.body)
+	return vals
+}
+
+// TestPasswordResetEndsEverySession: whoever knew the old password (an attacker who
+// pre-registered the victim's email, say) loses their sessions when the password is reset.
+func TestPasswordResetEndsEverySession(t *testing.T) {
+	e := newEnv(t)
+	e.registerConfirmed(t, "victim@x.io", "attacker1")
+	r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"victim@x.io","password":"attacker1"}`)
+	if r.status != 200 {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	old := r.json(t)
+	if r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/reset/send"), nil, `{"email":"victim@x.io"}`); r.status != 204 {
+		t.Fatalf("reset/send: %d %s", r.status, r.body)
+	}
+	vals := e.mailedToken(t, "victim@x.io", "Reset")
+	if r := e.do(t, "POST", e.appPath("/auth/providers/local-userpass/reset"), nil, `{"token":"`+vals["token"]+`","tokenId":"`+vals["tokenId"]+`","password":"victim-new"}`); r.status != 204 {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(old["access_token"].(string)), ""), 401, "InvalidSession")
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(old["refresh_token"].(string)), ""), 401, "InvalidSession")
+	r = e.do(t, "POST", e.appPath("/auth/providers/local-userpass/login"), nil, `{"username":"victim@x.io","password":"victim-new"}`)
+	if r.status != 200 || r.json(t)["user_id"] != old["user_id"] {
+		t.Fatalf("login with the new password: %d %s", r.status, r.body)
 	}
 }
 

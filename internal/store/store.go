@@ -217,7 +217,8 @@ type Store interface {
 	// ConfirmAccount consumes a confirmation token (by id and hash, not expired at now)
 	// and marks its account confirmed. It returns ErrTokenInvalid otherwise.
 	ConfirmAccount(ctx context.Context, appID, tokenID string, hash []byte, now time.Time) (Account, error)
-	// ResetPassword consumes a reset token and sets the account's password hash.
+	// ResetPassword consumes a reset token, sets the account's password hash and ends
+	// every session of the account's user, in one transaction.
 	ResetPassword(ctx context.Context, appID, tokenID string, hash []byte, passwordHash string, now time.Time) (Account, error)
 
 	// CreateAPIKey stores a key for an existing user, refusing a name the user already

@@ -578,6 +578,11 @@ func (s *Store) ResetPassword(ctx context.Context, appID, tokenID string, hash [
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1 WHERE app_id = $2 AND id = $3`, passwordHash, appID, id); err != nil {
 			return err
 		}
+		// Whoever knew the old password may hold sessions: they end with it.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE app_id = $1 AND user_id IN
+			(SELECT user_id FROM identities WHERE app_id = $1 AND provider_type = 'local-userpass' AND id = $2)`, appID, id); err != nil {
+			return err
+		}
 		a, err = getAccount(ctx, tx, `id = $2`, appID, id)
 		return err
 	})
