@@ -74,6 +74,10 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string) (A
 	if onlyAnonymous {
 		return APIKey{}, fail(ErrForbidden, "anonymous users cannot create API keys")
 	}
+	if u.Type == store.UserTypeServer {
+		// A key made by a server key's user would outlive that key's deletion.
+		return APIKey{}, fail(ErrForbidden, "server API key users cannot create API keys")
+	}
 	key, err := apikey.NewKey()
 	if err != nil {
 		return APIKey{}, err

@@ -498,3 +498,27 @@ func TestJWKSAndHealth(t *testing.T) {
 		t.Fatalf("healthz: %d", h.status)
 	}
 }
+
+// TestServerKeyUsersCannotMakeUserKeys: a session of a server API key cannot create
+// user API keys (they would outlive the server key), and deleting the server key ends
+// its sessions at once.
+func TestServerKeyUsersCannotMakeUserKeys(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	key, err := e.svc.CreateServerAPIKey(ctx, appID, "backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, "POST", e.appPath("/auth/providers/api-key/login"), nil, `{"key":"`+key.Key+`"}`)
+	if r.status != 200 {
+		t.Fatalf("server key login: %d %s", r.status, r.body)
+	}
+	sess := r.json(t)
+	refresh := sess["refresh_token"].(string)
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/api_keys", bearer(refresh), `{"name":"persist"}`), 403, "AuthError")
+	if err := e.svc.DeleteServerAPIKey(ctx, appID, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(sess["access_token"].(string)), ""), 401, "InvalidSession")
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(refresh), ""), 401, "InvalidSession")
+}

@@ -237,8 +237,8 @@ type Store interface {
 	ListServerAPIKeys(ctx context.Context, appID string) ([]APIKey, error)
 	// SetAPIKeyDisabled disables or enables a key; disabling ends the sessions it opened.
 	SetAPIKeyDisabled(ctx context.Context, appID, id string, disabled bool) error
-	// DeleteAPIKey deletes a key and ends the sessions it opened; a server user whose
-	// last key it was is deleted with it.
+	// DeleteAPIKey deletes a key and ends the sessions it opened; deleting a server key
+	// deletes its server user with everything the user holds (sessions, keys).
 	DeleteAPIKey(ctx context.Context, appID, id string) error
 
 	// PutOAuthState records a browser OAuth login in progress (and drops expired ones).

@@ -760,12 +760,11 @@ func (s *Store) DeleteAPIKey(ctx context.Context, appID, id string) error {
 			return err
 		}
 		var typ string
-		var left int
-		if err := tx.QueryRowContext(ctx, `SELECT type, (SELECT count(*) FROM api_keys WHERE app_id = $1 AND user_id = $2) FROM users WHERE app_id = $1 AND id = $2`,
-			appID, userID).Scan(&typ, &left); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT type FROM users WHERE app_id = $1 AND id = $2`, appID, userID).Scan(&typ); err != nil {
 			return notFound(err)
 		}
-		if typ == store.UserTypeServer && left == 0 {
+		if typ == store.UserTypeServer {
+			// A server user exists for its key: with the key goes everything it holds.
 			return deleteUser(ctx, tx, appID, userID)
 		}
 		return nil

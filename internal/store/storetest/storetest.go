@@ -528,9 +528,16 @@ func testServerAPIKeys(t *testing.T, s store.Store) {
 	if len(keys) != 1 || keys[0].ID != k.ID {
 		t.Fatalf("server keys = %+v", keys)
 	}
+	// A user key held by the server user (made before such keys were refused) goes
+	// with the server key: nothing outlives it.
+	extra := store.APIKey{AppID: app, ID: nextID(), UserID: u.ID, Name: "made-by-server", Hash: hash("extra-key"), CreatedAt: t0}
+	must(t, s.CreateAPIKey(ctx, extra, 20))
 	must(t, s.DeleteAPIKey(ctx, app, k.ID))
 	if _, err := s.GetUser(ctx, app, u.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("the server user outlived its only key: %v", err)
+		t.Fatalf("the server user outlived its key: %v", err)
+	}
+	if _, err := s.GetAPIKey(ctx, app, extra.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a key of the server user outlived the server key: %v", err)
 	}
 }
 
