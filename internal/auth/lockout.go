@@ -50,16 +50,19 @@ func lockoutKey(entry *providerEntry, creds provider.Credentials) string {
 	return store.EmailKey(email)
 }
 
-// checkLockout refuses a login of a locked account.
-func (s *Service) checkLockout(ctx context.Context, app *App, key string) (store.LoginFailures, error) {
+// countAttempt counts a password login before the password is checked, and refuses it
+// while the account is locked. Counting first, in one atomic step, means that parallel
+// attempts cannot all be checked before the lock: at most Threshold get through.
+func (s *Service) countAttempt(ctx context.Context, app *App, key string) (store.LoginFailures, error) {
 	if key == "" || s.lockout.Threshold <= 0 {
 		return store.LoginFailures{}, nil
 	}
-	f, err := s.store.GetLoginFailures(ctx, app.ClientAppID, key)
+	now := s.clock.Now()
+	f, allowed, err := s.store.RecordLoginAttempt(ctx, app.ClientAppID, key, now, now.Add(-s.lockout.ForgetAfter), s.lockout.lockFor)
 	if err != nil {
 		return f, fmt.Errorf("lockout: %w", err)
 	}
-	if now := s.clock.Now(); now.Before(f.LockedUntil) {
+	if !allowed {
 		wait := f.LockedUntil.Sub(now)
 		return f, &Error{Kind: ErrLockedOut, RetryAfter: wait,
 			Message: fmt.Sprintf("too many failed logins for this account: try again in %d s, or ask an operator to unlock it", int(wait.Seconds())+1)}
@@ -67,18 +70,13 @@ func (s *Service) checkLockout(ctx context.Context, app *App, key string) (store
 	return f, nil
 }
 
-// recordFailure counts a failed password login and locks the account when the policy
-// says so.
-func (s *Service) recordFailure(ctx context.Context, app *App, key string) {
+// recordFailure reports a failed password login that countAttempt counted, when it
+// locked the account.
+func (s *Service) recordFailure(ctx context.Context, app *App, key string, f store.LoginFailures) {
 	if key == "" || s.lockout.Threshold <= 0 {
 		return
 	}
 	now := s.clock.Now()
-	f, err := s.store.RecordLoginFailure(ctx, app.ClientAppID, key, now, now.Add(-s.lockout.ForgetAfter), s.lockout.lockFor)
-	if err != nil {
-		s.log.ErrorContext(ctx, "recording a failed login failed", "app", app.ClientAppID, "err", err)
-		return
-	}
 	if f.LockedUntil.After(now) {
 		s.metrics.Lockout()
 		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "system", Action: "account_locked", Target: key, Outcome: "locked",

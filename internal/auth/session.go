@@ -93,7 +93,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an API key is not allowed: a key already logs in as its owner")
 	}
 	lockKey := lockoutKey(entry, req.Credentials)
-	failures, err := s.checkLockout(ctx, app, lockKey)
+	failures, err := s.countAttempt(ctx, app, lockKey)
 	if err != nil {
 		s.metrics.Login(entry.cfg.Type, "locked")
 		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: lockKey, Outcome: "locked", Detail: entry.cfg.Type, IP: req.IP})
@@ -102,7 +102,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	ident, err := entry.impl.Authenticate(ctx, req.Credentials)
 	if err != nil {
 		if errors.Is(err, provider.ErrInvalidCredentials) {
-			s.recordFailure(ctx, app, lockKey)
+			s.recordFailure(ctx, app, lockKey, failures)
 			s.metrics.Login(entry.cfg.Type, "failure")
 			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_failed", Target: lockKey, Outcome: "failure", Detail: entry.cfg.Type, IP: req.IP})
 		} else {

@@ -522,3 +522,29 @@ func TestServerKeyUsersCannotMakeUserKeys(t *testing.T) {
 	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(sess["access_token"].(string)), ""), 401, "InvalidSession")
 	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(refresh), ""), 401, "InvalidSession")
 }
+
+// TestParallelWrongPasswordsStopAtTheLockout: of 25 wrong passwords sent at once, no more
+// than the lockout threshold (5) are checked; the rest are refused as locked.
+func TestParallelWrongPasswordsStopAtTheLockout(t *testing.T) {
+	e := newEnv(t)
+	e.registerConfirmed(t, "target@x.io", "right-password")
+	login := e.appPath("/auth/providers/local-userpass/login")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[string]int{}
+	for range 25 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do(t, "POST", login, nil, `{"username":"target@x.io","password":"wrong-guess"}`)
+			code, _ := r.json(t)["error_code"].(string)
+			mu.Lock()
+			statuses[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses["InvalidPassword"] > 5 {
+		t.Fatalf("%d wrong passwords were checked, want at most the threshold of 5 (answers %v)", statuses["InvalidPassword"], statuses)
+	}
+}

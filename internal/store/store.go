@@ -251,10 +251,13 @@ type Store interface {
 	// returns the hits so far in that window (1 for the first). Counters are shared by
 	// every node on the same database.
 	HitCounter(ctx context.Context, key string, windowStart, windowEnd time.Time) (int, error)
-	// RecordLoginFailure adds a failed password login for an account key at now, in one
-	// transaction: failures older than forgetBefore are forgotten first, and lockFor(n)
-	// says how long the account is locked after its n-th consecutive failure (0: not).
-	RecordLoginFailure(ctx context.Context, appID, key string, now, forgetBefore time.Time, lockFor func(failures int) time.Duration) (LoginFailures, error)
+	// RecordLoginAttempt counts a password login attempt for an account key at now, before
+	// the password is checked, in one atomic step: unless the key is locked at now, its
+	// count goes up by one (failures older than forgetBefore are forgotten first) and
+	// lockFor(n) says how long it is locked after its n-th attempt (0: not); allowed
+	// reports whether the attempt was counted and may go on. A successful login then
+	// clears the count (ClearLoginFailures).
+	RecordLoginAttempt(ctx context.Context, appID, key string, now, forgetBefore time.Time, lockFor func(attempts int) time.Duration) (f LoginFailures, allowed bool, err error)
 	// GetLoginFailures returns an account key's failures (zero values when none).
 	GetLoginFailures(ctx context.Context, appID, key string) (LoginFailures, error)
 	// ClearLoginFailures forgets an account key's failures and lifts its lockout (after a

@@ -26,32 +26,40 @@ func (s *Store) HitCounter(ctx context.Context, key string, windowStart, windowE
 	return n, nil
 }
 
-// RecordLoginFailure implements store.Store.
-func (s *Store) RecordLoginFailure(ctx context.Context, appID, key string, now, forgetBefore time.Time, lockFor func(int) time.Duration) (store.LoginFailures, error) {
+// RecordLoginAttempt implements store.Store. The count is one upsert that does nothing
+// while the key is locked, so parallel attempts are counted one by one on either
+// engine and none past the lock gets through.
+func (s *Store) RecordLoginAttempt(ctx context.Context, appID, key string, now, forgetBefore time.Time, lockFor func(int) time.Duration) (store.LoginFailures, bool, error) {
 	var out store.LoginFailures
+	allowed := false
 	err := s.tx(ctx, func(tx conn) error {
-		cur, err := getLoginFailures(ctx, tx, appID, key)
+		var locked, last int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO login_failures AS f (app_id, account_key, failures, locked_until, last_failure) VALUES ($1, $2, 1, 0, $3)
+			ON CONFLICT (app_id, account_key) DO UPDATE SET
+				failures = CASE WHEN f.last_failure < $4 THEN 1 ELSE f.failures + 1 END,
+				locked_until = CASE WHEN f.last_failure < $4 THEN 0 ELSE f.locked_until END,
+				last_failure = $3
+			WHERE f.locked_until <= $3
+			RETURNING failures, locked_until, last_failure`, appID, key, ms(now), ms(forgetBefore)).Scan(&out.Failures, &locked, &last)
+		if errors.Is(err, sql.ErrNoRows) {
+			out, err = getLoginFailures(ctx, tx, appID, key)
+			return err
+		}
 		if err != nil {
 			return err
 		}
-		if cur.LastFailure.Before(forgetBefore) {
-			cur = store.LoginFailures{}
+		allowed = true
+		out.LockedUntil, out.LastFailure = fromMS(locked), fromMS(last)
+		if d := lockFor(out.Failures); d > 0 {
+			out.LockedUntil = now.Add(d)
+			_, err = tx.ExecContext(ctx, `UPDATE login_failures SET locked_until = $1 WHERE app_id = $2 AND account_key = $3`, ms(out.LockedUntil), appID, key)
 		}
-		cur.Failures++
-		cur.LastFailure = now
-		if d := lockFor(cur.Failures); d > 0 {
-			cur.LockedUntil = now.Add(d)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO login_failures (app_id, account_key, failures, locked_until, last_failure) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (app_id, account_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, last_failure = excluded.last_failure`,
-			appID, key, cur.Failures, ms(cur.LockedUntil), ms(cur.LastFailure))
-		out = cur
 		return err
 	})
 	if err != nil {
-		return store.LoginFailures{}, fmt.Errorf("store: record login failure: %w", err)
+		return store.LoginFailures{}, false, fmt.Errorf("store: record login attempt: %w", err)
 	}
-	return out, nil
+	return out, allowed, nil
 }
 
 // GetLoginFailures implements store.Store.

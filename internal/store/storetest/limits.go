@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,14 +62,28 @@ func testLoginFailures(t *testing.T, s store.Store) {
 	}
 	var f store.LoginFailures
 	var err error
-	for i := 1; i <= 4; i++ {
-		f, err = s.RecordLoginFailure(ctx, app, "a@b.c", t0.Add(time.Duration(i)*time.Second), t0.Add(-time.Hour), lockFor)
+	var allowed bool
+	for i := 1; i <= 3; i++ {
+		f, allowed, err = s.RecordLoginAttempt(ctx, app, "a@b.c", t0.Add(time.Duration(i)*time.Second), t0.Add(-time.Hour), lockFor)
 		must(t, err)
-		if f.Failures != i {
-			t.Fatalf("failure %d counted as %d", i, f.Failures)
+		if f.Failures != i || !allowed {
+			t.Fatalf("attempt %d counted as %d, allowed %v", i, f.Failures, allowed)
 		}
 	}
-	if want := t0.Add(4 * time.Second).Add(2 * time.Minute); !f.LockedUntil.Equal(want) {
+	// The third attempt locked the key: the next, while locked, is neither counted nor allowed.
+	f, allowed, err = s.RecordLoginAttempt(ctx, app, "a@b.c", t0.Add(4*time.Second), t0.Add(-time.Hour), lockFor)
+	must(t, err)
+	if allowed || f.Failures != 3 {
+		t.Fatalf("an attempt while locked: allowed %v, count %d", allowed, f.Failures)
+	}
+	// Once the lock has passed, one more attempt goes through and locks for longer.
+	at := t0.Add(3 * time.Second).Add(time.Minute)
+	f, allowed, err = s.RecordLoginAttempt(ctx, app, "a@b.c", at, t0.Add(-time.Hour), lockFor)
+	must(t, err)
+	if !allowed || f.Failures != 4 {
+		t.Fatalf("after the lock: allowed %v, count %d", allowed, f.Failures)
+	}
+	if want := at.Add(2 * time.Minute); !f.LockedUntil.Equal(want) {
 		t.Fatalf("locked until %v, want %v", f.LockedUntil, want)
 	}
 	got, err := s.GetLoginFailures(ctx, app, "a@b.c")
@@ -80,9 +95,9 @@ func testLoginFailures(t *testing.T, s store.Store) {
 		t.Fatal("failures leak across apps")
 	}
 	// Old failures are forgotten.
-	f, err = s.RecordLoginFailure(ctx, app, "a@b.c", t0.Add(48*time.Hour), t0.Add(24*time.Hour), lockFor)
+	f, allowed, err = s.RecordLoginAttempt(ctx, app, "a@b.c", t0.Add(48*time.Hour), t0.Add(24*time.Hour), lockFor)
 	must(t, err)
-	if f.Failures != 1 {
+	if f.Failures != 1 || !allowed {
 		t.Fatalf("after a quiet day the count restarts: %d", f.Failures)
 	}
 	ok, err := s.ClearLoginFailures(ctx, app, "a@b.c")
@@ -135,5 +150,36 @@ func testDeleteInactiveAnonymous(t *testing.T, s store.Store) {
 	}
 	if n, _ := s.DeleteInactiveAnonymousUsers(ctx, app, cutoff, 100); n != 0 {
 		t.Fatalf("a second run deleted %d", n)
+	}
+}
+
+// testParallelLoginAttempts: of 25 attempts at once on one key with a lock after the
+// fifth, exactly five go through.
+func testParallelLoginAttempts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	lockFor := func(n int) time.Duration {
+		if n < 5 {
+			return 0
+		}
+		return time.Minute
+	}
+	var wg sync.WaitGroup
+	var allowed atomic.Int32
+	for range 25 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ok, err := s.RecordLoginAttempt(ctx, app, "race@b.c", t0, t0.Add(-time.Hour), lockFor)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 5 {
+		t.Fatalf("%d of 25 parallel attempts went through, want 5", n)
 	}
 }

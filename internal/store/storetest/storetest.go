@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		"OAuthStates":                   testOAuthStates,
 		"HitCounter":                    testHitCounter,
 		"LoginFailures":                 testLoginFailures,
+		"ParallelLoginAttempts":         testParallelLoginAttempts,
 		"DeleteInactiveAnonymous":       testDeleteInactiveAnonymous,
 		"KeyDeletionDuringKeyLogin":     testKeyDeletionDuringKeyLogin,
 		"DisableDuringLogin":            testDisableDuringLogin,
@@ -201,7 +202,7 @@ func testDeleteUser(t *testing.T, s store.Store) {
 	u, _, err := s.LogIn(ctx, p)
 	must(t, err)
 	must(t, s.AddAccountToken(ctx, store.AccountToken{AppID: app, TokenID: "tok-del", Hash: hash("x"), AccountID: "acct-del", Purpose: store.TokenReset, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
-	_, err = s.RecordLoginFailure(ctx, app, store.EmailKey("del@x.y"), t0, t0.Add(-time.Hour), func(int) time.Duration { return 0 })
+	_, _, err = s.RecordLoginAttempt(ctx, app, store.EmailKey("del@x.y"), t0, t0.Add(-time.Hour), func(int) time.Duration { return 0 })
 	must(t, err)
 	must(t, s.DeleteUser(ctx, app, u.ID))
 	if f, _ := s.GetLoginFailures(ctx, app, store.EmailKey("del@x.y")); f.Failures != 0 {
