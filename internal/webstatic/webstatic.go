@@ -14,7 +14,9 @@ import (
 	"strings"
 )
 
-// Handler serves the files under dir for GET and HEAD.
+// Handler serves the files under dir for GET and HEAD. Files are opened through an
+// os.Root, so a symbolic link that leads out of dir (to the signing key, to /etc) is
+// not followed out of it.
 func Handler(dir string) (http.Handler, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -23,7 +25,11 @@ func Handler(dir string) (http.Handler, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("static directory %s: not a directory", dir)
 	}
-	root := os.DirFS(dir)
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("static directory: %w", err)
+	}
+	root := r.FS()
 	files := http.FileServerFS(root)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

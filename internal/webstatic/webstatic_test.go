@@ -57,3 +57,32 @@ func TestHandler(t *testing.T) {
 		t.Error("a file was accepted as the static directory")
 	}
 }
+
+// TestSymlinksDoNotLeaveTheRoot: a link inside the directory to a file or directory
+// outside it is not served.
+func TestSymlinksDoNotLeaveTheRoot(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "signing.pem"), []byte("PRIVATE KEY"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("home"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"key.pem": filepath.Join(outside, "signing.pem"), "keys": outside, "passwd": "/etc/passwd"} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := Handler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/key.pem", "/keys/signing.pem", "/passwd"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+		if rec.Code == 200 || strings.Contains(rec.Body.String(), "PRIVATE KEY") || strings.Contains(rec.Body.String(), "root:") {
+			t.Errorf("GET %s through a link out of the root: %d %q", p, rec.Code, rec.Body.String())
+		}
+	}
+}
