@@ -287,6 +287,17 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	return principalOf(app, sess), nil
 }
 
+// RefreshTokenApp returns the app a refresh token (expired or not) was issued for, so
+// that the HTTP layer can check the app's allowed origins before the token is used.
+func (s *Service) RefreshTokenApp(raw string) (*App, bool) {
+	c, err := s.ring.Verify(raw, token.TypeRefresh, s.clock.Now())
+	if err != nil && !errors.Is(err, token.ErrExpired) {
+		return nil, false
+	}
+	app, ok := s.apps[c.AppID()]
+	return app, ok
+}
+
 // sessionFromRefresh finds the live session that a refresh token names.
 func (s *Service) sessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
 	now := s.clock.Now()

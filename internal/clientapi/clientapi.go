@@ -221,6 +221,9 @@ func (a *api) principal(r *http.Request) (auth.Principal, error) {
 
 func (a *api) location(w http.ResponseWriter, r *http.Request) {
 	app, err := a.svc.App(r.PathValue("app"))
+	if err == nil {
+		err = checkOrigin(r, app)
+	}
 	if err != nil {
 		a.writeError(r.Context(), w, err)
 		return
@@ -331,6 +334,12 @@ func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if !a.limit(w, r, check{"login.ip", limitKeyIP(a.clientIP(r))}) {
 		return
+	}
+	if app, err := a.svc.App(r.PathValue("app")); err == nil {
+		if err := checkOrigin(r, app); err != nil {
+			a.writeError(ctx, w, err)
+			return
+		}
 	}
 	q := r.URL.Query()
 	start := auth.RedirectStart{AppID: r.PathValue("app"), Provider: r.PathValue("provider"), Redirect: q.Get("redirect"),
@@ -477,6 +486,10 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 		a.writeError(r.Context(), w, err)
 		return
 	}
+	if err := a.checkTokenOrigin(r, tok); err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
 	if !a.limit(w, r, check{"refresh.ip", limitKeyIP(a.clientIP(r))}, check{"refresh.session", secretKey("", tok)}) {
 		return
 	}
@@ -501,11 +514,24 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 		a.writeError(r.Context(), w, err)
 		return
 	}
+	if err := a.checkTokenOrigin(r, tok); err != nil {
+		a.writeError(r.Context(), w, err)
+		return
+	}
 	if err := a.svc.LogOut(r.Context(), tok); err != nil {
 		a.writeError(r.Context(), w, err)
 		return
 	}
 	writeEmpty(w, http.StatusNoContent)
+}
+
+// checkTokenOrigin checks the browser's origin against the app that a refresh token
+// belongs to (a token of no app is left for the handler to refuse).
+func (a *api) checkTokenOrigin(r *http.Request, tok string) error {
+	if app, ok := a.svc.RefreshTokenApp(tok); ok {
+		return checkOrigin(r, app)
+	}
+	return nil
 }
 
 func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) {

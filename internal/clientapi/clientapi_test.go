@@ -548,3 +548,19 @@ func TestParallelWrongPasswordsStopAtTheLockout(t *testing.T) {
 		t.Fatalf("%d wrong passwords were checked, want at most the threshold of 5 (answers %v)", statuses["InvalidPassword"], statuses)
 	}
 }
+
+// TestOriginIsCheckedOnEveryAppRequest: refresh, logout and location are app requests
+// too: a refused origin cannot use a token of an app that does not allow it.
+func TestOriginIsCheckedOnEveryAppRequest(t *testing.T) {
+	e := newEnv(t, "http://allowed.example")
+	tok := e.anonLogin(t)
+	evil := map[string]string{"Origin": "http://evil.example", "Authorization": "Bearer " + tok.refresh}
+	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/session", evil, ""), 403, "DomainNotAllowed")
+	expectError(t, e.do(t, "DELETE", "/api/client/v2.0/auth/session", evil, ""), 403, "DomainNotAllowed")
+	expectError(t, e.do(t, "GET", e.appPath("/location"), map[string]string{"Origin": "http://evil.example"}, ""), 403, "DomainNotAllowed")
+	// The session was left alone, and the allowed origin still works.
+	good := map[string]string{"Origin": "http://allowed.example", "Authorization": "Bearer " + tok.refresh}
+	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", good, ""); r.status != 201 {
+		t.Fatalf("refresh from the allowed origin: %d %s", r.status, r.body)
+	}
+}
