@@ -114,7 +114,11 @@ func TestOperatorsCLIAndAPI(t *testing.T) {
 	}
 
 	// Export, then import into another server: same ids, same passwords.
+	// Into a file that exists with a looser mode: it is made private all the same.
 	exportFile := filepath.Join(t.TempDir(), "users.jsonl")
+	if err := os.WriteFile(exportFile, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	runCLI(t, "", "users", "export", "--app", app, "--data", srv.DataDir, "--out", exportFile)
 	if info, err := os.Stat(exportFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("the export file must be private: %v %v", info.Mode(), err)

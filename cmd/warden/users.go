@@ -199,6 +199,10 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			defer f.Close()
+			// The export holds password hashes: an existing file loses its old mode too.
+			if err := f.Chmod(0o600); err != nil {
+				return err
+			}
 			w = f
 		}
 		bw := bufio.NewWriter(w)

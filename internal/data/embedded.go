@@ -36,6 +36,10 @@ func StartEmbedded(ctx context.Context, dir, postgresURL string, log *slog.Logge
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded data store: %w", err)
 	}
+	// The app's data is the owner's alone, whatever mode the directory had.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded data store: %w", err)
+	}
 	socket := filepath.Join(dir, "mongo.sock")
 	e := &Embedded{done: make(chan struct{})}
 	if len(socket) > maxSocketPath {

@@ -145,6 +145,9 @@ func LoadOrCreateRing(dir string, keyFiles []string) (*Ring, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("token: key directory: %w", err)
 	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("token: key directory: %w", err)
+	}
 	names, err := filepath.Glob(filepath.Join(dir, "*.pem"))
 	if err != nil {
 		return nil, fmt.Errorf("token: listing keys: %w", err)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -30,6 +31,22 @@ type Options struct {
 	Synchronous string
 }
 
+// ownerOnly creates the file at path with mode 0600 if it does not exist, and sets an
+// existing one (and its -wal and -shm files) to 0600.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlite: %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the database file at path and migrates it.
 func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, error) {
 	sync := strings.ToUpper(opts.Synchronous)
@@ -38,6 +55,12 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 	}
 	if sync != "FULL" && sync != "NORMAL" {
 		return nil, fmt.Errorf("sqlite: synchronous must be FULL or NORMAL, not %q", opts.Synchronous)
+	}
+	// The database holds password hashes and session secrets: it is the owner's alone,
+	// whatever the directory's or the umask's mode. SQLite gives its -wal and -shm files
+	// the database file's mode.
+	if err := ownerOnly(path); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")

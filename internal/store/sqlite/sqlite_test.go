@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -51,5 +52,34 @@ func TestOpenRejectsUnknownSynchronous(t *testing.T) {
 	_, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "OFF"})
 	if err == nil {
 		t.Fatal("synchronous=OFF accepted: commits would not be durable")
+	}
+}
+
+// TestDatabaseFilesAreOwnerOnly: the database (password hashes, session secrets) and its
+// WAL are 0600 in a 0755 directory, new or already there with a looser mode.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	existing := filepath.Join(dir, "old.db")
+	if err := os.WriteFile(existing, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "new.db"), existing} {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{path, path + "-wal"} {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := st.Mode().Perm(); mode != 0o600 {
+				t.Errorf("%s: mode %o, want 600", filepath.Base(p), mode)
+			}
+		}
+		s.Close()
 	}
 }
