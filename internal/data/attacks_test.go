@@ -185,3 +185,27 @@ func TestDuplicateKeyErrorsNameNoKey(t *testing.T) {
 		t.Errorf("err = %v, want a duplicate key error that does not repeat the key", err)
 	}
 }
+
+func TestPipelinesAreCheckedAllTheWayDown(t *testing.T) {
+	_, src := openTest(t)
+	ctx := context.Background()
+	stage := func(k string, v any) bson.D { return bson.D{{Key: k, Value: v}} }
+	for name, pipeline := range map[string]bson.A{
+		"$lookup inside $facet":    {stage("$facet", bson.D{{Key: "x", Value: bson.A{stage("$lookup", bson.D{{Key: "from", Value: "Item"}, {Key: "as", Value: "i"}})}}})},
+		"$unionWith inside $facet": {stage("$facet", bson.D{{Key: "x", Value: bson.A{stage("$unionWith", "Item")}}})},
+		"$out inside $facet":       {stage("$facet", bson.D{{Key: "x", Value: bson.A{stage("$out", "stolen")}}})},
+		"$function":                {stage("$addFields", bson.D{{Key: "y", Value: stage("$function", bson.D{{Key: "body", Value: "function(){return 1}"}, {Key: "args", Value: bson.A{}}, {Key: "lang", Value: "js"}})}})},
+		"$accumulator":             {stage("$group", bson.D{{Key: "_id", Value: nil}, {Key: "a", Value: stage("$accumulator", bson.D{})}})},
+		"$where in a $match":       {stage("$match", stage("$where", "true"))},
+	} {
+		_, err := src.Execute(ctx, alice, "aggregate", ns("People", bson.E{Key: "pipeline", Value: pipeline}))
+		assertNotPermitted(t, err, name)
+	}
+	// The system user may.
+	if _, err := src.Execute(ctx, system, "aggregate", ns("People", bson.E{Key: "pipeline", Value: bson.A{stage("$facet", bson.D{{Key: "x", Value: bson.A{stage("$match", bson.D{})}}})}})); err != nil {
+		var de *Error
+		if !errors.As(err, &de) || de.Kind == KindNotPermitted {
+			t.Errorf("system $facet: %v", err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/wardenauth/warden/internal/rules"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -18,6 +19,9 @@ type Caller struct {
 	// Env carries the user, values and environment for rule expressions.
 	Env rules.Env
 }
+
+// UserRequestTimeout bounds one user's MongoDB action, on the server too (maxTimeMS).
+const UserRequestTimeout = 20 * time.Second
 
 // Actions lists the operations of the MongoDB service.
 var Actions = []string{
@@ -47,6 +51,12 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 	req, err := src.open(caller, arg)
 	if err != nil {
 		return nil, err
+	}
+	if !caller.System {
+		// The driver sends the deadline as maxTimeMS, so the server stops the query too.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, UserRequestTimeout)
+		defer cancel()
 	}
 	switch action {
 	case "find":
@@ -320,6 +330,33 @@ var stagesForbiddenToUsers = map[string]bool{
 	"$planCacheStats": true, "$documents": true, "$changeStream": true, "$listLocalSessions": true,
 }
 
+// checkPipeline refuses, anywhere in a user's pipeline (in $facet, in a sub-pipeline, in
+// an expression), a stage that reaches beyond the collection and an operator that runs
+// code.
+func checkPipeline(v any) error {
+	switch x := v.(type) {
+	case bson.D:
+		for _, e := range x {
+			if stagesForbiddenToUsers[e.Key] {
+				return notPermitted("aggregation stage %s is not permitted for users (it would bypass the rules)", e.Key)
+			}
+			if operatorsForbiddenToUsers[e.Key] {
+				return notPermitted("%s is not permitted for users", e.Key)
+			}
+			if err := checkPipeline(e.Value); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, e := range x {
+			if err := checkPipeline(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (r *request) aggregate(ctx context.Context) (any, error) {
 	raw, ok := get(r.arg, "pipeline")
 	if !ok {
@@ -336,9 +373,9 @@ func (r *request) aggregate(ctx context.Context) (any, error) {
 			if !ok || len(d) != 1 {
 				return nil, invalid("each pipeline stage must be a document with one stage name")
 			}
-			if stagesForbiddenToUsers[d[0].Key] {
-				return nil, notPermitted("aggregation stage %s is not permitted for users (it would bypass the rules)", d[0].Key)
-			}
+		}
+		if err := checkPipeline(list); err != nil {
+			return nil, err
 		}
 		if !r.rules.DocumentLevelOnly() {
 			return nil, notPermitted("aggregate is not permitted on '%s': its roles have field-level permissions", r.ns)
