@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -207,5 +208,60 @@ func TestPipelinesAreCheckedAllTheWayDown(t *testing.T) {
 		if !errors.As(err, &de) || de.Kind == KindNotPermitted {
 			t.Errorf("system $facet: %v", err)
 		}
+	}
+}
+
+// TestChangeEventsHideHiddenFields: a change event shows a user only what a find would:
+// hidden fields leave fullDocument and the update's description alike, and a watch
+// filter may not name them.
+func TestChangeEventsHideHiddenFields(t *testing.T) {
+	_, src := openTest(t)
+	req, err := src.open(alice, ns("Item"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := req.scope(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &ChangeStream{req: req, sc: sc}
+	ev := bson.D{
+		{Key: "operationType", Value: "update"},
+		{Key: "fullDocument", Value: bson.D{{Key: "_id", Value: int32(1)}, {Key: "owner_id", Value: "alice"}, {Key: "summary", Value: "s"}, {Key: "hidden", Value: "new secret"}}},
+		{Key: "updateDescription", Value: bson.D{
+			{Key: "updatedFields", Value: bson.D{{Key: "summary", Value: "s"}, {Key: "hidden", Value: "new secret"}, {Key: "hidden.deep", Value: "x"}}},
+			{Key: "removedFields", Value: bson.A{"hidden", "n"}},
+			{Key: "truncatedArrays", Value: bson.A{bson.D{{Key: "field", Value: "hidden"}, {Key: "newSize", Value: int32(1)}}}},
+		}},
+	}
+	out, err := s.redact(ev)
+	if err != nil || out == nil {
+		t.Fatalf("redact: %v %v", out, err)
+	}
+	text := fmt.Sprint(out)
+	if strings.Contains(text, "secret") || strings.Contains(text, "hidden") {
+		t.Fatalf("the event shows the hidden field: %v", out)
+	}
+	desc := field(out, "updateDescription").(bson.D)
+	if upd := field(desc, "updatedFields").(bson.D); len(upd) != 1 || upd[0].Key != "summary" {
+		t.Errorf("updatedFields = %v", upd)
+	}
+	if rem := field(desc, "removedFields").(bson.A); len(rem) != 1 || rem[0] != "n" {
+		t.Errorf("removedFields = %v", rem)
+	}
+	// Bob's document is not his to see at all.
+	ev[1].Value = bson.D{{Key: "_id", Value: int32(2)}, {Key: "owner_id", Value: "bob"}}
+	if out, _ := s.redact(ev); out != nil {
+		t.Errorf("alice sees an event of bob's document: %v", out)
+	}
+	for _, filter := range []bson.D{
+		{{Key: "fullDocument.hidden", Value: "x"}},
+		{{Key: "updateDescription.updatedFields.hidden", Value: bson.D{{Key: "$exists", Value: true}}}},
+		{{Key: "$or", Value: bson.A{bson.D{{Key: "fullDocument.hidden", Value: "x"}}}}},
+	} {
+		assertNotPermitted(t, req.checkEventFilter(filter, sc), fmt.Sprint(filter))
+	}
+	if err := req.checkEventFilter(bson.D{{Key: "fullDocument.summary", Value: "s"}, {Key: "operationType", Value: "insert"}}, sc); err != nil {
+		t.Errorf("a filter on readable fields: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -42,6 +43,15 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 	if err != nil {
 		return nil, err
 	}
+	if !caller.System {
+		sc, err := req.scope(false)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.checkEventFilter(filter, sc); err != nil {
+			return nil, err
+		}
+	}
 	if len(filter) > 0 {
 		pipeline = append(pipeline, bson.D{{Key: "$match", Value: filter}})
 	}
@@ -77,37 +87,123 @@ func (s *ChangeStream) Next(ctx context.Context) (bson.D, error) {
 		if err := s.cs.Decode(&ev); err != nil {
 			return nil, fmt.Errorf("watch: decoding an event: %w", err)
 		}
-		if s.req.caller.System {
-			return ev, nil
-		}
-		full, hasDoc := get(ev, "fullDocument")
-		doc, isDoc := full.(bson.D)
-		if !hasDoc || !isDoc {
-			// A delete (or a document gone by lookup time): no document to judge it by,
-			// so only callers who may read the whole collection see it.
-			if s.all {
-				return ev, nil
-			}
-			continue
-		}
-		visible, err := s.req.visible(doc, s.sc)
+		out, err := s.redact(ev)
 		if err != nil {
 			return nil, err
 		}
-		if visible == nil {
-			continue
+		if out != nil {
+			return out, nil
 		}
-		for i := range ev {
-			if ev[i].Key == "fullDocument" {
-				ev[i].Value = visible
-			}
-		}
-		return ev, nil
 	}
 	if err := s.cs.Err(); err != nil {
 		return nil, mongoError(s.req.ns, err)
 	}
 	return nil, ctx.Err()
+}
+
+// redact returns the part of a change event the caller may see, or nil when it may see
+// none: fullDocument as a find would show it, and of updateDescription only the fields
+// the caller may read.
+func (s *ChangeStream) redact(ev bson.D) (bson.D, error) {
+	if s.req.caller.System {
+		return ev, nil
+	}
+	full, hasDoc := get(ev, "fullDocument")
+	doc, isDoc := full.(bson.D)
+	if !hasDoc || !isDoc {
+		// A delete (or a document gone by lookup time): no document to judge it by,
+		// so only callers who may read the whole collection see it.
+		if s.all {
+			return ev, nil
+		}
+		return nil, nil
+	}
+	visible, err := s.req.visible(doc, s.sc)
+	if err != nil || visible == nil {
+		return nil, err
+	}
+	out := make(bson.D, 0, len(ev))
+	for _, e := range ev {
+		switch e.Key {
+		case "fullDocument":
+			e.Value = visible
+		case "updateDescription":
+			if s.all {
+				break
+			}
+			desc, _ := e.Value.(bson.D)
+			e.Value = s.redactUpdate(desc, visible)
+		case "fullDocumentBeforeChange":
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// redactUpdate keeps, of an update's description, the updated fields that are in the
+// visible document and the removed fields the caller could read.
+func (s *ChangeStream) redactUpdate(desc, visible bson.D) bson.D {
+	readable := func(path string) bool {
+		ok, err := s.req.rules.Queryable(s.req.caller.Env, s.sc.projection, path)
+		return err == nil && ok
+	}
+	out := bson.D{}
+	for _, e := range desc {
+		switch e.Key {
+		case "updatedFields":
+			fields, _ := e.Value.(bson.D)
+			kept := bson.D{}
+			for _, f := range fields {
+				if _, ok := lookupPath(visible, f.Key); ok {
+					kept = append(kept, f)
+				}
+			}
+			e.Value = kept
+		case "removedFields":
+			list, _ := e.Value.(bson.A)
+			kept := bson.A{}
+			for _, f := range list {
+				if name, ok := f.(string); ok && readable(name) {
+					kept = append(kept, f)
+				}
+			}
+			e.Value = kept
+		case "truncatedArrays":
+			list, _ := e.Value.(bson.A)
+			kept := bson.A{}
+			for _, f := range list {
+				if d, ok := f.(bson.D); ok {
+					if name, _ := get(d, "field"); name != nil {
+						if n, ok := name.(string); ok && readable(n) {
+							kept = append(kept, f)
+						}
+					}
+				}
+			}
+			e.Value = kept
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// checkEventFilter refuses a user's watch filter that names a field of the document the
+// user may not read (fullDocument.x), or the update's description, whose field names are
+// data: which events arrive would tell what the hidden field holds.
+func (r *request) checkEventFilter(filter bson.D, sc scope) error {
+	guard := r.queryGuard(sc)
+	return walkQuery(filter, "", func(path string) error {
+		switch {
+		case strings.HasPrefix(path, "$"):
+			return guard(path)
+		case strings.HasPrefix(path, "fullDocument."):
+			return guard(strings.TrimPrefix(path, "fullDocument."))
+		case path == "fullDocument" || strings.HasPrefix(path, "updateDescription") || strings.HasPrefix(path, "fullDocumentBeforeChange"):
+			return guard("$" + path)
+		}
+		return nil
+	})
 }
 
 // Close ends the stream.
