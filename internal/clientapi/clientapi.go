@@ -199,11 +199,18 @@ func bearer(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-// principal authenticates the request's access token (or, for the streaming function
-// call of native SDKs, its baas_at query parameter).
+// principal authenticates the request's access token.
 func (a *api) principal(r *http.Request) (auth.Principal, error) {
+	return a.principalFrom(r, false)
+}
+
+// principalFrom authenticates the request's access token; with inQuery, the token may
+// come in the baas_at query parameter instead, as the streaming function call of the
+// SDKs sends it (an EventSource cannot set headers). Nowhere else: a token in a URL ends
+// up in logs and histories.
+func (a *api) principalFrom(r *http.Request, inQuery bool) (auth.Principal, error) {
 	tok, err := bearer(r)
-	if err != nil && r.Method == http.MethodGet && r.URL.Query().Get("baas_at") != "" {
+	if err != nil && inQuery && r.Method == http.MethodGet && r.URL.Query().Get("baas_at") != "" {
 		tok, err = r.URL.Query().Get("baas_at"), nil
 	}
 	if err != nil {

@@ -564,3 +564,18 @@ func TestOriginIsCheckedOnEveryAppRequest(t *testing.T) {
 		t.Fatalf("refresh from the allowed origin: %d %s", r.status, r.body)
 	}
 }
+
+// TestTokenInTheQueryOnlyForStreaming: baas_at authenticates the streaming function call
+// and nothing else.
+func TestTokenInTheQueryOnlyForStreaming(t *testing.T) {
+	e := newEnv(t)
+	tok := e.anonLogin(t)
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile?baas_at="+tok.access, nil, ""), 401, "MissingAuthReq")
+	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/api_keys?baas_at="+tok.access, nil, ""), 401, "MissingAuthReq")
+	// The streaming call takes it (and then fails for want of a data source, not of a token).
+	req := base64.StdEncoding.EncodeToString([]byte(`{"name":"watch","service":"mongodb-atlas","arguments":[{"database":"d","collection":"c"}]}`))
+	r := e.do(t, "GET", e.appPath("/functions/call?baas_request="+req+"&baas_at="+tok.access), nil, "")
+	if r.status == 401 {
+		t.Fatalf("the streaming call refused baas_at: %s", r.body)
+	}
+}

@@ -112,7 +112,7 @@ func serviceArgument(args bson.A) (bson.D, error) {
 // so a streaming call without a service is refused.
 func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, err := a.principal(r)
+	p, err := a.principalFrom(r, true)
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
