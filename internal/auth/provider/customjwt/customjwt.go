@@ -261,8 +261,10 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 			}
 			continue
 		}
-		if s, isStr := v.(string); isStr && len(s) > maxMetadataValue {
-			return provider.Identity{}, reject("metadata field %q is longer than %d characters", f.fieldName, maxMetadataValue)
+		// Every value is bounded by its JSON size, objects and arrays as much as strings:
+		// it is stored with the user and copied into every access token.
+		if enc, err := json.Marshal(v); err != nil || len(enc) > maxMetadataValue {
+			return provider.Identity{}, reject("metadata field %q is larger than %d bytes", f.fieldName, maxMetadataValue)
 		}
 		data[f.fieldName] = v
 	}

@@ -149,6 +149,9 @@ func TestRefusals(t *testing.T) {
 		{"none of the accepted audiences", rsAny, sign(t, jwt.SigningMethodRS256, rsaKey, "", claims(map[string]any{"aud": "c"})), "audience"},
 		{"no sub", hs, sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(map[string]any{"mySecretField": "x", "sub": nil})), "sub"},
 		{"required metadata missing", hs, sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(nil)), "mySecretField"},
+		{"an oversized metadata object", hs, sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(map[string]any{"mySecretField": map[string]any{"blob": strings.Repeat("x", 200_000)}})), "larger than"},
+		{"an oversized metadata array", hs, sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(map[string]any{"mySecretField": []any{strings.Repeat("x", 3000), strings.Repeat("y", 3000)}})), "larger than"},
+		{"an oversized metadata string", hs, sign(t, jwt.SigningMethodHS256, []byte(secret), "", claims(map[string]any{"mySecretField": strings.Repeat("x", 5000)})), "larger than"},
 		{"garbage", hs, "not.a.jwt", "malformed"},
 	}
 	for _, tc := range cases {
