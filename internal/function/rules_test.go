@@ -48,6 +48,28 @@ func TestCanEvaluate(t *testing.T) {
 	}
 }
 
+// TestCanEvaluateComparesArgumentsExactly: an argument the caller chose must equal the
+// value a rule compares it to; an array that merely contains it does not.
+func TestCanEvaluateComparesArgumentsExactly(t *testing.T) {
+	app := &appconfig.App{ClientAppID: "fn-app", DomainID: "d", Functions: map[string]*appconfig.Function{
+		"mine": {Name: "mine", Source: `exports = (id) => id;`, File: "m.js", CanEvaluate: json.RawMessage(`{"%%args.0": "%%user.id"}`)},
+	}}
+	e, err := function.New(app, function.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := &function.User{ID: "me", Type: "normal"}
+	ctx := context.Background()
+	if _, err := e.Call(ctx, function.Call{Name: "mine", User: me, FromClient: true, Args: []any{"me"}}); err != nil {
+		t.Errorf("own id: %v", err)
+	}
+	for _, arg := range []any{[]any{"victim", "me"}, []any{"me"}, "victim"} {
+		if _, err := e.Call(ctx, function.Call{Name: "mine", User: me, FromClient: true, Args: []any{arg}}); !errors.Is(err, function.ErrNotPermitted) {
+			t.Errorf("argument %v: err = %v, want ErrNotPermitted", arg, err)
+		}
+	}
+}
+
 // TestServicesUnderRules runs functions against the embedded data store: a user function
 // is held to the rules, a system function is not.
 func TestServicesUnderRules(t *testing.T) {

@@ -142,7 +142,31 @@ func evalKey(key string, spec any, env Env) (bool, error) {
 	} else {
 		lhs = lookup(env.Root, key)
 	}
+	if clientSupplied(key) {
+		return matchExactly(lhs, spec, env)
+	}
 	return match(lhs, spec, env)
+}
+
+// clientSupplied reports an expansion whose value the caller chose (a function's
+// arguments, the request): compared to a value, it must equal it exactly. MongoDB's
+// "an array contains the value" applies to documents, where an owners array is data; for
+// a caller's arguments it would let ["victim-id", "my-id"] pass {"%%args.0": "%%user.id"}.
+func clientSupplied(key string) bool {
+	return key == "%%args" || strings.HasPrefix(key, "%%args.") || key == "%%request" || strings.HasPrefix(key, "%%request.")
+}
+
+// matchExactly is match without array containment: an array value equals only an equal
+// array. Operator objects are applied as they are.
+func matchExactly(value, spec any, env Env) (bool, error) {
+	if m, ok := spec.(map[string]any); ok && isOperatorObject(m) {
+		return match(value, spec, env)
+	}
+	want, err := expandValue(spec, env)
+	if err != nil {
+		return false, err
+	}
+	return equal(value, want), nil
 }
 
 // match reports whether value satisfies spec: an operator object ({"$in": [...]}) or a
