@@ -119,6 +119,47 @@ test("the rules: owners see only their items, a hidden field stays hidden, forei
   await assert.rejects(other.find({}), (err) => err.statusCode === 400 && /no rule exists for namespace 'todo.NoRules'/.test(err.message));
 });
 
+test("an attacker's upsert, update or query cannot reach another user's data", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const alice = await newUser(app);
+  const bob = await newUser(app);
+  const aliceItems = alice.mongoClient("mongodb-atlas").db("todo").collection("Item");
+  const bobItems = bob.mongoClient("mongodb-atlas").db("todo").collection("Item");
+  const { insertedId: aliceId } = await aliceItems.insertOne({ summary: "alice's", owner_id: alice.id });
+  const { insertedId: bobId } = await bobItems.insertOne({ summary: "bob's", owner_id: bob.id });
+
+  // Upserts only match what the caller may write: on alice's _id it can only try to insert.
+  await assert.rejects(bobItems.updateOne({ _id: aliceId }, { $set: { owner_id: bob.id } }, { upsert: true }), (err) => {
+    assert.equal(err.statusCode, 400);
+    assert.ok(!err.message.includes(aliceId.toHexString()), "the error does not confirm the key");
+    return true;
+  });
+  const took = await bobItems.updateMany({ owner_id: { $ne: bob.id } }, { $set: { owner_id: bob.id, summary: "taken" } }, { upsert: true });
+  assert.equal(took.matchedCount, 0);
+  assert.ok(took.upsertedId, "the upsert inserted a new document of bob's instead");
+  assert.equal((await aliceItems.findOne({ _id: aliceId })).owner_id, alice.id, "alice's item is still hers");
+
+  // Custom user data: bob's upsert on alice's document in todo.users inserts (refused), never edits.
+  const users = bob.mongoClient("mongodb-atlas").db("todo").collection("users");
+  await assert.rejects(users.updateOne({ userId: alice.id }, { $set: { favoriteColor: "hacked" }, $setOnInsert: { userId: bob.id } }, { upsert: true }), /insert not permitted/);
+  assert.equal((await alice.refreshCustomData()).favoriteColor, "blue", "alice's custom data is untouched");
+
+  // An update is checked on the document after it too: bob cannot plant his item in alice's data.
+  await assert.rejects(bobItems.updateOne({ _id: bobId }, { $set: { owner_id: alice.id } }), /update not permitted/);
+  assert.equal(await aliceItems.count({}), 1, "nothing was planted in alice's items");
+
+  // A query may not name a field the caller cannot read: no probing it a bit at a time.
+  await alice.functions.annotateItem(aliceId);
+  for (const probe of [
+    () => aliceItems.count({ _id: aliceId, internalNote: { $regex: "^rev" } }),
+    () => aliceItems.find({ internalNote: { $exists: true } }),
+    () => aliceItems.find({}, { sort: { internalNote: 1 } }),
+  ]) {
+    await assert.rejects(probe(), (err) => err.statusCode === 400 && err.errorCode === "NoMatchingRuleFound" && /internalNote/.test(err.message));
+  }
+  assert.equal(alice.state, "active");
+});
+
 test("a hidden field is left out of what the owner reads", async () => {
   const app = freshApp(TODO_APP_ID);
   const user = await app.logIn(Realm.Credentials.anonymous(false));

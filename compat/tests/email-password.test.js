@@ -53,10 +53,16 @@ test("a password is reset through the emailed link", async () => {
   const confirm = tokensFromMail(await waitForMail(creds.email, "Confirm"));
   await app.emailPasswordAuth.confirmUser({ token: confirm.token, tokenId: confirm.tokenId });
 
+  // Someone who knows the old password is logged in elsewhere.
+  const other = freshApp(CONFIRM_APP_ID);
+  const before = await other.logIn(Realm.Credentials.emailPassword(creds.email, creds.password));
   await app.emailPasswordAuth.sendResetPasswordEmail({ email: creds.email });
   const { token, tokenId, url } = tokensFromMail(await waitForMail(creds.email, "Reset"));
   assert.equal(url.origin + url.pathname, "http://localhost:3000/reset");
   await app.emailPasswordAuth.resetPassword({ token, tokenId, password: "new-password" });
+  // The reset ended that session: its next call fails and logs it out.
+  await assert.rejects(before.refreshCustomData(), (err) => err.statusCode === 401);
+  assert.equal(before.state, "logged-out", "the old session ended with the reset");
 
   await assert.rejects(app.logIn(Realm.Credentials.emailPassword(creds.email, creds.password)), /unauthorized/);
   const user = await app.logIn(Realm.Credentials.emailPassword(creds.email, "new-password"));

@@ -104,3 +104,13 @@ test("email/password with a reset function: success, fail, and the errors realm-
   await assert.rejects(app.emailPasswordAuth.callResetPasswordFunction({ email: uniqueEmail("unknown"), password: "whatever1" }, "ok"),
     (err) => err.statusCode === 404 && err.errorCode === "UserNotFound");
 });
+
+test("no state leaks from one user's call to another's", async () => {
+  const app = freshApp(FUNC_APP_ID);
+  const mallory = await app.logIn(Realm.Credentials.anonymous(false));
+  assert.equal(await mallory.functions.leakSet("from mallory"), "set");
+  const alice = await freshApp(FUNC_APP_ID).logIn(Realm.Credentials.anonymous(false));
+  for (let i = 0; i < 8; i++) {
+    assert.deepEqual(await alice.functions.leakGet(), { global: "undefined", polluted: "clean" });
+  }
+});
