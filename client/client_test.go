@@ -417,7 +417,7 @@ func TestCustomDataAndRefresh(t *testing.T) {
 		t.Fatalf("custom data = %v, %v", data, err)
 	}
 	got, err := u.CallFunction(context.Background(), "sum", 1, 2)
-	if err != nil || string(got) != "3" {
+	if err != nil || string(got) != `{"$numberLong":"3"}` {
 		t.Fatalf("sum(1, 2) = %s, %v", got, err)
 	}
 	me, err := u.CallFunction(context.Background(), "whoami")

@@ -206,6 +206,6 @@ func ExampleUser_CallFunction() {
 	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
 	user, _ := app.LogIn(ctx, client.Anonymous())
 	sum, _ := user.CallFunction(ctx, "sum", 1, 2, 3.5)
-	fmt.Println(string(sum))
-	// Output: 6.5
+	fmt.Println(string(sum)) // canonical Extended JSON, as App Services answered
+	// Output: {"$numberDouble":"6.5"}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // State is a user's state on this device.
@@ -94,12 +96,43 @@ func (u *User) Identities() []Identity {
 }
 
 // CustomData is the custom user data in the current access token (empty when none).
+// The server writes it as canonical Extended JSON; it is decoded into maps and slices of
+// BSON values: int32 and int64 as stored, bson.DateTime, bson.ObjectID, float64, strings.
 func (u *User) CustomData() map[string]any {
 	claims := tokenClaims(u.AccessToken())
-	if d, ok := claims["user_data"].(map[string]any); ok {
-		return d
+	raw, ok := claims["user_data"]
+	if !ok {
+		return map[string]any{}
 	}
-	return map[string]any{}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return map[string]any{}
+	}
+	var d bson.D
+	if err := bson.UnmarshalExtJSON(b, true, &d); err != nil {
+		return map[string]any{}
+	}
+	m, _ := plainBSON(d).(map[string]any)
+	return m
+}
+
+// plainBSON turns decoded documents into maps and arrays into slices, recursively.
+func plainBSON(v any) any {
+	switch x := v.(type) {
+	case bson.D:
+		m := make(map[string]any, len(x))
+		for _, e := range x {
+			m[e.Key] = plainBSON(e.Value)
+		}
+		return m
+	case bson.A:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainBSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 // RefreshAccessToken gets a new access token now.
@@ -184,7 +217,9 @@ func (u *User) LinkCredentials(ctx context.Context, creds Credentials) error {
 }
 
 // CallFunction calls the app function name with args (encoded as JSON) and returns its
-// result as raw (Extended) JSON.
+// result as canonical Extended JSON, as App Services answered: a whole number is
+// {"$numberLong":"3"}, another number {"$numberDouble":"6.5"}; bson.UnmarshalExtJSON
+// reads it.
 func (u *User) CallFunction(ctx context.Context, name string, args ...any) (json.RawMessage, error) {
 	if args == nil {
 		args = []any{}

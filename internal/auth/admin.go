@@ -112,7 +112,7 @@ func (s *Service) UserDetail(ctx context.Context, appID, userID string) (UserDet
 	if d.Sessions, err = s.store.ListUserSessions(ctx, app.ClientAppID, userID); err != nil {
 		return UserDetail{}, err
 	}
-	d.CustomData = s.readCustomData(ctx, app, userID, false)
+	d.CustomData = s.customDataJSON(ctx, app, userID)
 	if email, ok := u.Data["email"].(string); ok {
 		d.Email = email
 	}

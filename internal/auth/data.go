@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/wardenauth/warden/internal/data"
+	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/rules"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -27,16 +28,61 @@ var (
 	ErrMongo              = errors.New("MongoDB error")
 )
 
-// customData returns the user's custom user data for a token claim and context.user:
-// the document in relaxed Extended JSON form, or nil when there is none (or it is too
-// large, or the data source failed; both are logged, neither stops a login).
-func (s *Service) customData(ctx context.Context, app *App, userID string) map[string]any {
-	return s.readCustomData(ctx, app, userID, true)
+// customData returns the user's custom user data for the access token's user_data
+// claim: the document as canonical Extended JSON, built from the stored BSON (so an
+// Int32 stays {"$numberInt"}, an Int64 keeps every digit, a date is
+// {"$date":{"$numberLong"}}, as App Services wrote it and as the native SDKs' parser
+// needs it), or nil when there is none, it is over MaxCustomDataBytes, or the data source
+// failed (each logged; none stops a login).
+func (s *Service) customData(ctx context.Context, app *App, userID string) json.RawMessage {
+	doc := s.readCustomData(ctx, app, userID)
+	if doc == nil {
+		return nil
+	}
+	raw, err := bson.MarshalExtJSON(doc, true, false)
+	if err != nil {
+		s.log.ErrorContext(ctx, "encoding custom user data failed", "app", app.ClientAppID, "user", userID, "err", err)
+		return nil
+	}
+	if len(raw) > MaxCustomDataBytes {
+		s.log.WarnContext(ctx, "custom user data is larger than the token bound; left out of the token",
+			"app", app.ClientAppID, "user", userID, "bytes", len(raw), "limit", MaxCustomDataBytes)
+		return nil
+	}
+	return raw
 }
 
-// readCustomData reads the custom data; bounded leaves out a document over
-// MaxCustomDataBytes (for tokens).
-func (s *Service) readCustomData(ctx context.Context, app *App, userID string, bounded bool) map[string]any {
+// customDataValues is the custom data as context.user.custom_data and %%user.custom_data
+// see it: plain maps and slices holding BSON values (ObjectIds, dates, Int32 and Int64
+// as such); never nil.
+func (s *Service) customDataValues(ctx context.Context, app *App, userID string) map[string]any {
+	m, _ := ejson.Plain(s.readCustomData(ctx, app, userID)).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m
+}
+
+// customDataJSON is the custom data as relaxed Extended JSON values, for operators.
+func (s *Service) customDataJSON(ctx context.Context, app *App, userID string) map[string]any {
+	doc := s.readCustomData(ctx, app, userID)
+	if doc == nil {
+		return nil
+	}
+	raw, err := bson.MarshalExtJSON(doc, false, false)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil
+	}
+	return m
+}
+
+// readCustomData reads the custom data document, or nil when there is none or the data
+// source failed (logged).
+func (s *Service) readCustomData(ctx context.Context, app *App, userID string) bson.D {
 	if app.data == nil || app.CustomUserData == nil {
 		return nil
 	}
@@ -45,24 +91,7 @@ func (s *Service) readCustomData(ctx context.Context, app *App, userID string, b
 		s.log.ErrorContext(ctx, "reading custom user data failed; left out of the token", "app", app.ClientAppID, "user", userID, "err", err)
 		return nil
 	}
-	if doc == nil {
-		return nil
-	}
-	raw, err := bson.MarshalExtJSON(doc, false, false)
-	if err != nil {
-		s.log.ErrorContext(ctx, "encoding custom user data failed", "app", app.ClientAppID, "user", userID, "err", err)
-		return nil
-	}
-	if bounded && len(raw) > MaxCustomDataBytes {
-		s.log.WarnContext(ctx, "custom user data is larger than the token bound; left out of the token",
-			"app", app.ClientAppID, "user", userID, "bytes", len(raw), "limit", MaxCustomDataBytes)
-		return nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil
-	}
-	return m
+	return doc
 }
 
 // onUserCreation runs the app's on_user_creation_function_name, as the system user, with

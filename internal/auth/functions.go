@@ -29,10 +29,7 @@ func (s *Service) functionUser(ctx context.Context, app *App, userID string) (*f
 }
 
 func (s *Service) functionUserOf(ctx context.Context, app *App, u store.User) *function.User {
-	custom := s.readCustomData(ctx, app, u.ID, false)
-	if custom == nil {
-		custom = map[string]any{}
-	}
+	custom := s.customDataValues(ctx, app, u.ID)
 	fu := &function.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: custom}
 	for _, id := range u.Identities {
 		fu.Identities = append(fu.Identities, function.Identity{ID: id.ID, ProviderType: id.ProviderType})

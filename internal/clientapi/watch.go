@@ -50,7 +50,7 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 			}
 			return
 		}
-		text, err := bson.MarshalExtJSON(ev, false, false)
+		text, err := bson.MarshalExtJSON(ev, true, false)
 		if err != nil {
 			a.log.ErrorContext(ctx, "watch: encoding an event failed", "err", err)
 			return

@@ -60,7 +60,7 @@ func TestUpsertNeverMatchesAnotherUsersDocument(t *testing.T) {
 	// updateMany over everything not his, with upsert: nothing of Alice's changes; the
 	// upsert inserts one new document of Bob's.
 	res := exec(t, src, bob, "updateMany", update("updateMany", bson.D{{Key: "owner_id", Value: bson.D{{Key: "$ne", Value: "bob"}}}}, set(bson.E{Key: "owner_id", Value: "bob"}), true))
-	if field(res, "matchedCount") != int64(0) || field(res, "upsertedId") == nil {
+	if field(res, "matchedCount") != int32(0) || field(res, "upsertedId") == nil {
 		t.Errorf("updateMany upsert = %v, want no match and one insert", res)
 	}
 	if got := ownerOf(t, src, aliceNote); got != "alice" {
@@ -94,7 +94,7 @@ func TestUpsertNeverMatchesAnotherUsersDocument(t *testing.T) {
 
 	// An upsert that matches the caller's own document updates it, and inserts nothing.
 	res = exec(t, src, alice, "updateOne", update("updateOne", bson.D{{Key: "_id", Value: aliceNote}}, set(bson.E{Key: "text", Value: "edited"}), true))
-	if field(res, "matchedCount") != int64(1) || field(res, "modifiedCount") != int64(1) || field(res, "upsertedId") != nil {
+	if field(res, "matchedCount") != int32(1) || field(res, "modifiedCount") != int32(1) || field(res, "upsertedId") != nil {
 		t.Errorf("alice's own upsert = %v", res)
 	}
 }

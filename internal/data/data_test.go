@@ -121,18 +121,18 @@ func TestSystemCRUD(t *testing.T) {
 
 	// updateOne with a document without operators replaces; updateMany sets.
 	u := exec(t, src, system, "updateOne", ns("Plain", bson.E{Key: "query", Value: bson.D{{Key: "name", Value: "a"}}}, bson.E{Key: "update", Value: bson.D{{Key: "name", Value: "A"}}}))
-	if field(u, "matchedCount") != int64(1) || field(u, "modifiedCount") != int64(1) {
+	if field(u, "matchedCount") != int32(1) || field(u, "modifiedCount") != int32(1) {
 		t.Errorf("updateOne = %v", u)
 	}
 	if _, ok := get(u.(bson.D), "upsertedId"); ok {
 		t.Error("upsertedId present although nothing was upserted")
 	}
 	u = exec(t, src, system, "updateMany", ns("Plain", bson.E{Key: "query", Value: bson.D{}}, bson.E{Key: "update", Value: bson.D{{Key: "tag", Value: "same"}}}))
-	if field(u, "matchedCount") != int64(3) || field(u, "modifiedCount") != int64(3) {
+	if field(u, "matchedCount") != int32(3) || field(u, "modifiedCount") != int32(3) {
 		t.Errorf("updateMany with a plain document = %v", u)
 	}
 	u = exec(t, src, system, "updateMany", ns("Plain", bson.E{Key: "query", Value: bson.D{{Key: "name", Value: "zzz"}}}, bson.E{Key: "update", Value: bson.D{{Key: "tag", Value: "x"}}}, bson.E{Key: "upsert", Value: true}))
-	if field(u, "matchedCount") != int64(0) || field(u, "upsertedId") == nil {
+	if field(u, "matchedCount") != int32(0) || field(u, "upsertedId") == nil {
 		t.Errorf("updateMany upsert = %v", u)
 	}
 
@@ -154,7 +154,7 @@ func TestSystemCRUD(t *testing.T) {
 		t.Errorf("count %v -> %v, want one fewer", before, after)
 	}
 	d := exec(t, src, system, "deleteMany", ns("Plain", bson.E{Key: "query", Value: bson.D{}}))
-	if field(d, "deletedCount").(int64) < 1 {
+	if field(d, "deletedCount").(int32) < 1 {
 		t.Errorf("deleteMany = %v", d)
 	}
 	if out := exec(t, src, system, "findOne", ns("Plain", bson.E{Key: "query", Value: bson.D{}})); out != nil {
@@ -201,7 +201,7 @@ func TestRulesOwnerAndHiddenField(t *testing.T) {
 	exec(t, src, alice, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "summary", Value: "alice 3"}, {Key: "owner_id", Value: "alice"}}}))
 
 	u := exec(t, src, bob, "updateMany", ns("Item", bson.E{Key: "query", Value: bson.D{}}, bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "summary", Value: "pwned"}}}}}))
-	if field(u, "matchedCount") != int64(1) {
+	if field(u, "matchedCount") != int32(1) {
 		t.Errorf("bob's updateMany matched %v, want only his own document", u)
 	}
 	_, err = src.Execute(context.Background(), alice, "updateOne", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "summary", Value: "alice 1"}}},
@@ -214,7 +214,7 @@ func TestRulesOwnerAndHiddenField(t *testing.T) {
 	_, err = src.Execute(context.Background(), bob, "deleteMany", ns("Item", bson.E{Key: "query", Value: bson.D{}}))
 	assertNotPermitted(t, err, "deleting a document with a non-writable field")
 	d := exec(t, src, alice, "deleteMany", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "summary", Value: "alice 3"}}}))
-	if field(d, "deletedCount") != int64(1) {
+	if field(d, "deletedCount") != int32(1) {
 		t.Errorf("alice deleted %v, want her one document without the hidden field", d)
 	}
 	if n := exec(t, src, system, "count", ns("Item")); n != int64(3) {

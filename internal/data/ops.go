@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -548,15 +549,26 @@ func (r *request) update(ctx context.Context, many bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := bson.D{{Key: "matchedCount", Value: int64(res.matched)}, {Key: "modifiedCount", Value: int64(res.modified)}}
+	out := bson.D{{Key: "matchedCount", Value: int32(res.matched)}, {Key: "modifiedCount", Value: int32(res.modified)}}
 	if res.upsertedID != nil {
 		out = append(out, bson.E{Key: "upsertedId", Value: res.upsertedID})
 	}
 	return out, nil
 }
 
+// The counts of write results are Int32, as App Services answered them and as realm-core
+// reads them (mongo_collection.cpp reads matchedCount, modifiedCount and deletedCount with
+// get<int32_t>); count's answer is Int64.
+
+func count32(n int64) int32 {
+	if n > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(n)
+}
+
 func updateResult(res *mongo.UpdateResult) bson.D {
-	out := bson.D{{Key: "matchedCount", Value: res.MatchedCount}, {Key: "modifiedCount", Value: res.ModifiedCount}}
+	out := bson.D{{Key: "matchedCount", Value: count32(res.MatchedCount)}, {Key: "modifiedCount", Value: count32(res.ModifiedCount)}}
 	if res.UpsertedID != nil {
 		out = append(out, bson.E{Key: "upsertedId", Value: res.UpsertedID})
 	}
@@ -611,7 +623,7 @@ func (r *request) delete(ctx context.Context, many bool) (any, error) {
 		if err != nil {
 			return nil, mongoError(r.ns, err)
 		}
-		return bson.D{{Key: "deletedCount", Value: res.DeletedCount}}, nil
+		return bson.D{{Key: "deletedCount", Value: count32(res.DeletedCount)}}, nil
 	}
 	sc, err := r.scope(true)
 	if err != nil {
@@ -625,13 +637,13 @@ func (r *request) delete(ctx context.Context, many bool) (any, error) {
 		return nil, err
 	}
 	if len(ids) == 0 {
-		return bson.D{{Key: "deletedCount", Value: int64(0)}}, nil
+		return bson.D{{Key: "deletedCount", Value: int32(0)}}, nil
 	}
 	res, err = r.coll.DeleteMany(ctx, and(sc.query, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}))
 	if err != nil {
 		return nil, mongoError(r.ns, err)
 	}
-	return bson.D{{Key: "deletedCount", Value: res.DeletedCount}}, nil
+	return bson.D{{Key: "deletedCount", Value: count32(res.DeletedCount)}}, nil
 }
 
 // findOneAnd serves findOneAndUpdate, findOneAndReplace and findOneAndDelete.

@@ -40,13 +40,33 @@ var BSON = (function () {
   return { ObjectId: ObjectId, ObjectID: ObjectId };
 })();
 
+// __wardenStringify writes a function's result as canonical Extended JSON, as App Services
+// did: a whole number is {"$numberLong"} with every digit (the engine keeps 64-bit
+// integers exact, and the native SDKs read an integer result as Int64), any other number
+// {"$numberDouble"}, a Date {"$date":{"$numberLong"}}.
 function __wardenStringify(value) {
+  function int64Text(s) {
+    var digits = s[0] === "-" ? s.slice(1) : s;
+    if (!/^[0-9]+$/.test(digits) || digits.length > 19) return false;
+    return digits.length < 19 || digits <= (s[0] === "-" ? "9223372036854775808" : "9223372036854775807");
+  }
+  function doubleText(n) {
+    if (n !== n) return "NaN";
+    if (n === Infinity) return "Infinity";
+    if (n === -Infinity) return "-Infinity";
+    if (Object.is(n, -0)) return "-0.0";
+    return String(n);
+  }
   var out = JSON.stringify(value === undefined ? null : value, function (key, v) {
     var orig = this[key];
     if (orig instanceof Date) return { $date: { $numberLong: String(orig.getTime()) } };
     if (orig instanceof BSON.ObjectId) return { $oid: orig.toHexString() };
     if (typeof orig === "bigint") return { $numberLong: orig.toString() };
-    if (typeof orig === "number" && !isFinite(orig)) return { $numberDouble: String(orig) };
+    if (typeof orig === "number") {
+      var s = String(orig);
+      if (!Object.is(orig, -0) && int64Text(s)) return { $numberLong: s };
+      return { $numberDouble: doubleText(orig) };
+    }
     return v;
   });
   return out === undefined ? "null" : out;
@@ -233,10 +253,8 @@ func (c *callContext) toJS(v any) goja.Value {
 	case int32:
 		return rt.ToValue(int64(x))
 	case int64:
-		if x > 1<<53 || x < -(1<<53) {
-			return rt.ToValue(float64(x))
-		}
-		return rt.ToValue(x)
+		return rt.ToValue(x) // the engine keeps 64-bit integers exact
+
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 			return rt.ToValue(int64(x))

@@ -39,6 +39,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/data"
+	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/rules"
 )
 
@@ -450,18 +451,19 @@ func (e *Engine) canEvaluate(ctx context.Context, f *appconfig.Function, c Call)
 	return nil
 }
 
-// CallValue runs a function and returns its result decoded into plain Go values
-// (numbers as float64), for flows whose logic reads the result.
+// CallValue runs a function and returns its result decoded from Extended JSON into plain
+// Go values (maps, slices, int64 for whole numbers, float64, strings, BSON values), for
+// flows whose logic reads the result.
 func (e *Engine) CallValue(ctx context.Context, c Call) (any, error) {
 	raw, err := e.Call(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	var out any
-	if err := json.Unmarshal(raw, &out); err != nil {
+	d, err := ejson.DecodeDocument(append(append([]byte(`{"v":`), raw...), '}'))
+	if err != nil {
 		return nil, fmt.Errorf("function %s: decoding result: %w", c.Name, err)
 	}
-	return out, nil
+	return ejson.Plain(d).(map[string]any)["v"], nil
 }
 
 // settle waits for a promise result: with no timers, every promise that can settle has

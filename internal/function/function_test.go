@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -76,19 +77,19 @@ func TestAppServicesSources(t *testing.T) {
 	cases := []struct {
 		name, args, want string
 	}{
-		{"sum", `[{"$numberInt":"1"},{"$numberInt":"2"},{"$numberDouble":"2.5"}]`, `5.5`},
+		{"sum", `[{"$numberInt":"1"},{"$numberInt":"2"},{"$numberDouble":"2.5"}]`, `{"$numberDouble":"5.5"}`},
 		{"translate", `["hello","en_fr"]`, `"bonjour"`},
 		{"greet", `[{"name":"Ann","title":"Dr"}]`, `"hello, Dr Ann!"`},
 		{"greet", `[]`, `"hello, you!"`},
-		{"outer", `[{"$numberInt":"21"}]`, `{"inner":42,"tier":"gold","tag":"production"}`},
-		{"classy", `[]`, `[2,3,4]`},
+		{"outer", `[{"$numberInt":"21"}]`, `{"inner":{"$numberLong":"42"},"tier":"gold","tag":"production"}`},
+		{"classy", `[]`, `[{"$numberLong":"2"},{"$numberLong":"3"},{"$numberLong":"4"}]`},
 		{"types", `[{"$oid":"65a000000000000000000001"},{"$date":{"$numberLong":"1600000000000"}},{"$numberLong":"41"},{"$numberLong":"9007199254740993"}]`,
-			`{"isOid":true,"hex":"65a000000000000000000001","year":2020,"n":42,"big":9007199254740992,"again":{"$oid":"65a000000000000000000001"},"when":{"$date":{"$numberLong":"1600000000000"}}}`},
-		{"secret", `[]`, `["sk_live_1",5,null]`},
+			`{"isOid":true,"hex":"65a000000000000000000001","year":{"$numberLong":"2020"},"n":{"$numberLong":"42"},"big":{"$numberLong":"9007199254740992"},"again":{"$oid":"65a000000000000000000001"},"when":{"$date":{"$numberLong":"1600000000000"}}}`},
+		{"secret", `[]`, `["sk_live_1",{"$numberLong":"5"},null]`},
 		{"me", `[]`, `{"id":"u1","type":"normal","email":"a@b.c","system":false,"app":"fn-app"}`},
 		{"sysMe", `[]`, `{"id":"u1","system":true}`},
 		{"nothing", `[]`, `null`},
-		{"legacy", `[{"$numberInt":"4"}]`, `8`},
+		{"legacy", `[{"$numberInt":"4"}]`, `{"$numberLong":"8"}`},
 	}
 	for _, tc := range cases {
 		got, err := call(t, e, function.Call{Name: tc.name, Args: args(t, tc.args), User: user, FromClient: true})
@@ -197,7 +198,7 @@ func TestNoStateLeaksBetweenCalls(t *testing.T) {
 		"counter": `let n = 0; exports = () => ++n;`,
 	}, function.Options{PoolSize: 1})
 	for range 3 {
-		if got, _ := call(t, e, function.Call{Name: "counter"}); got != "1" {
+		if got, _ := call(t, e, function.Call{Name: "counter"}); got != `{"$numberLong":"1"}` {
 			t.Fatalf("top-level state leaked between calls: %s", got)
 		}
 	}
@@ -219,4 +220,4 @@ func TestParallelCalls(t *testing.T) {
 	wg.Wait()
 }
 
-func fmtInt(n int) string { b, _ := json.Marshal(n); return string(b) }
+func fmtInt(n int) string { return fmt.Sprintf(`{"$numberLong":"%d"}`, n) }

@@ -35,7 +35,7 @@ func TestNoStateLeaksBetweenUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := e.Call(context.Background(), Call{Name: "peek", User: bob, FromClient: true})
-	if err != nil || string(out) != `["undefined",true,1]` {
+	if err != nil || string(out) != `["undefined",true,{"$numberLong":"1"}]` {
 		t.Fatalf("bob's call saw alice's changes: %s %v", out, err)
 	}
 }
@@ -69,7 +69,7 @@ func TestMemoryIsBounded(t *testing.T) {
 		}
 	}
 	out, err := e.Call(context.Background(), Call{Name: "small"})
-	if err != nil || string(out) != `[10,16,3,"1-2",true,true,true,1,1]` {
+	if err != nil || string(out) != `[{"$numberLong":"10"},{"$numberLong":"16"},{"$numberLong":"3"},"1-2",true,true,true,{"$numberLong":"1"},{"$numberLong":"1"}]` {
 		t.Errorf("ordinary sizes: %s %v", out, err)
 	}
 }

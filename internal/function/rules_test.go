@@ -37,7 +37,7 @@ func TestCanEvaluate(t *testing.T) {
 	if _, err := e.Call(ctx, function.Call{Name: "adminsOnly", User: plain, FromClient: false}); err != nil {
 		t.Errorf("calls from the server (not clients) skip can_evaluate: %v", err)
 	}
-	if out, err := e.Call(ctx, function.Call{Name: "smallArgs", User: plain, FromClient: true, Args: []any{int32(3)}}); err != nil || string(out) != "6" {
+	if out, err := e.Call(ctx, function.Call{Name: "smallArgs", User: plain, FromClient: true, Args: []any{int32(3)}}); err != nil || string(out) != `{"$numberLong":"6"}` {
 		t.Errorf("smallArgs(3): %s %v", out, err)
 	}
 	if _, err := e.Call(ctx, function.Call{Name: "smallArgs", User: plain, FromClient: true, Args: []any{int32(30)}}); !errors.Is(err, function.ErrNotPermitted) {
@@ -125,7 +125,7 @@ func TestServicesUnderRules(t *testing.T) {
 	if out, err := run("mine", ben); err != nil || out != `["b1@0"]` {
 		t.Errorf("ben's notes: %s %v", out, err)
 	}
-	if out, err := run("sysAll", ben); err != nil || out != "3" {
+	if out, err := run("sysAll", ben); err != nil || out != `{"$numberLong":"3"}` {
 		t.Errorf("a system function counts every note: %s %v", out, err)
 	}
 	_, err = run("add", ben, "forged", "ann")

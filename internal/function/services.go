@@ -145,7 +145,7 @@ func (c *callContext) mongoNative(service, action, argJSON string) string {
 		c.engine.log.Error("data source request failed", "app", c.engine.app.ClientAppID, "service", service, "action", action, "err", err)
 		panic(rt.NewGoError(fmt.Errorf("%s failed: internal error", action)))
 	}
-	text, err := EncodeResult(out)
+	text, err := encodeExtJSON(out, false)
 	if err != nil {
 		panic(rt.NewGoError(err))
 	}
@@ -180,10 +180,15 @@ func (e *Engine) RulesEnv(ctx context.Context, u *User) rules.Env {
 	return env
 }
 
-// EncodeResult writes a data result (a document, an array, a number, null) as relaxed
-// Extended JSON.
-func EncodeResult(v any) (json.RawMessage, error) {
-	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, false, false)
+// EncodeResult writes a data result (a document, an array, a number, null) for a client:
+// canonical Extended JSON, as App Services answered, so that every type keeps its kind
+// (an Int32 stays {"$numberInt"}, a date is {"$date":{"$numberLong"}}) for the native
+// SDKs' parser, and realm-web reads it all the same.
+func EncodeResult(v any) (json.RawMessage, error) { return encodeExtJSON(v, true) }
+
+// encodeExtJSON writes any BSON value as canonical or relaxed Extended JSON.
+func encodeExtJSON(v any, canonical bool) (json.RawMessage, error) {
+	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, canonical, false)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the result: %w", err)
 	}

@@ -4,6 +4,7 @@
 package token
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -35,23 +36,23 @@ type Identity struct {
 // Claims is the claim set of both token types. Access tokens name their session in
 // Issuer (and SessionID); refresh tokens carry the session's secret in SessionID.
 type Claims struct {
-	DeviceID      string         `json:"baas_device_id"`
-	DomainID      string         `json:"baas_domain_id"`
-	SessionID     string         `json:"baas_id,omitempty"`
-	Identity      *Identity      `json:"baas_identity,omitempty"`
-	Data          *struct{}      `json:"baas_data,omitempty"`
-	StitchDevID   string         `json:"stitch_devId"`
-	StitchDomain  string         `json:"stitch_domainId"`
-	StitchID      string         `json:"stitch_id,omitempty"`
-	StitchIdent   *Identity      `json:"stitch_ident,omitempty"`
-	Type          string         `json:"typ"`
-	UserData      map[string]any `json:"user_data,omitempty"`
-	Audience      string         `json:"aud"`
-	Issuer        string         `json:"iss,omitempty"`
-	Subject       string         `json:"sub"`
-	IssuedAt      int64          `json:"iat"`
-	ExpiresAt     int64          `json:"exp"`
-	NotBeforeTime int64          `json:"nbf,omitempty"`
+	DeviceID      string          `json:"baas_device_id"`
+	DomainID      string          `json:"baas_domain_id"`
+	SessionID     string          `json:"baas_id,omitempty"`
+	Identity      *Identity       `json:"baas_identity,omitempty"`
+	Data          *struct{}       `json:"baas_data,omitempty"`
+	StitchDevID   string          `json:"stitch_devId"`
+	StitchDomain  string          `json:"stitch_domainId"`
+	StitchID      string          `json:"stitch_id,omitempty"`
+	StitchIdent   *Identity       `json:"stitch_ident,omitempty"`
+	Type          string          `json:"typ"`
+	UserData      json.RawMessage `json:"user_data,omitempty"`
+	Audience      string          `json:"aud"`
+	Issuer        string          `json:"iss,omitempty"`
+	Subject       string          `json:"sub"`
+	IssuedAt      int64           `json:"iat"`
+	ExpiresAt     int64           `json:"exp"`
+	NotBeforeTime int64           `json:"nbf,omitempty"`
 }
 
 // AppID is the client app id the token was issued for.
@@ -87,7 +88,7 @@ func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return jwt.ClaimStrin
 // AccessParams are the facts an access token states.
 type AccessParams struct {
 	AppID, DomainID, UserID, SessionID, DeviceID string
-	UserData                                     map[string]any
+	UserData                                     json.RawMessage
 	IssuedAt                                     time.Time
 	TTL                                          time.Duration
 }
