@@ -265,3 +265,52 @@ func TestChangeEventsHideHiddenFields(t *testing.T) {
 		t.Errorf("a filter on readable fields: %v", err)
 	}
 }
+
+// TestUpdatesThatChangeNothingTellNothing: an update naming a field the caller may not
+// write is refused whether or not it would change it, so it cannot be used to guess the
+// field's value (or its type).
+func TestUpdatesThatChangeNothingTellNothing(t *testing.T) {
+	_, src := openTest(t)
+	ctx := context.Background()
+	id := bson.NewObjectID()
+	exec(t, src, system, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{
+		{Key: "_id", Value: id}, {Key: "owner_id", Value: "alice"}, {Key: "summary", Value: "s"}, {Key: "hidden", Value: "m"},
+		{Key: "nested", Value: bson.D{{Key: "a", Value: int32(1)}, {Key: "b", Value: int32(2)}}}}}))
+	q := bson.D{{Key: "_id", Value: id}}
+	for name, upd := range map[string]bson.D{
+		"$min with a larger guess":  {{Key: "$min", Value: bson.D{{Key: "hidden", Value: "z"}}}},
+		"$max with a smaller guess": {{Key: "$max", Value: bson.D{{Key: "hidden", Value: "a"}}}},
+		"$set to the same value":    set(bson.E{Key: "hidden", Value: "m"}),
+		"$rename from it":           {{Key: "$rename", Value: bson.D{{Key: "hidden", Value: "copy"}}}},
+		"$inc (its type)":           {{Key: "$inc", Value: bson.D{{Key: "hidden", Value: int32(1)}}}},
+		"$pull from it":             {{Key: "$pull", Value: bson.D{{Key: "hidden", Value: "m"}}}},
+	} {
+		_, err := src.Execute(ctx, alice, "updateOne", ns("Item", bson.E{Key: "query", Value: q}, bson.E{Key: "update", Value: upd}))
+		assertNotPermitted(t, err, name)
+	}
+	// A replacement that keeps the hidden field by guessing it is refused too.
+	_, err := src.Execute(ctx, alice, "updateOne", ns("Item", bson.E{Key: "query", Value: q},
+		bson.E{Key: "update", Value: bson.D{{Key: "owner_id", Value: "alice"}, {Key: "summary", Value: "s"}, {Key: "hidden", Value: "m"}}}))
+	assertNotPermitted(t, err, "a replacement naming the hidden field")
+	// An update of a writable field passes every time, however the sub-documents it
+	// leaves alone are encoded.
+	for i := range 20 {
+		res := exec(t, src, alice, "updateOne", ns("Item", bson.E{Key: "query", Value: q}, bson.E{Key: "update", Value: set(bson.E{Key: "summary", Value: fmt.Sprint(i)})}))
+		if field(res, "matchedCount") != int32(1) {
+			t.Fatalf("update %d = %v", i, res)
+		}
+	}
+}
+
+func TestCodeIsRefusedInsideOperators(t *testing.T) {
+	_, src := openTest(t)
+	fn := bson.D{{Key: "$function", Value: bson.D{{Key: "body", Value: "function(){return true}"}, {Key: "args", Value: bson.A{}}, {Key: "lang", Value: "js"}}}}
+	for name, q := range map[string]bson.D{
+		"$expr":             {{Key: "$expr", Value: fn}},
+		"$expr inside $and": {{Key: "$and", Value: bson.A{bson.D{{Key: "$expr", Value: fn}}}}},
+		"inside $elemMatch": {{Key: "tags", Value: bson.D{{Key: "$elemMatch", Value: bson.D{{Key: "$expr", Value: fn}}}}}},
+	} {
+		_, err := src.Execute(context.Background(), alice, "count", ns("Note", bson.E{Key: "query", Value: q}))
+		assertNotPermitted(t, err, name)
+	}
+}

@@ -17,6 +17,10 @@ func (r *request) checkQuery(q bson.D, sc scope) error {
 	if r.caller.System {
 		return nil
 	}
+	// Code-running operators are refused wherever they appear ($expr: {$function: ...}).
+	if err := checkPipeline(q); err != nil {
+		return err
+	}
 	return walkQuery(q, "", r.queryGuard(sc))
 }
 

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
@@ -58,6 +59,16 @@ type Source struct {
 	Embedded bool
 	client   *mongo.Client
 	log      *slog.Logger
+
+	nsLocks sync.Map // namespace → *sync.Mutex, for users' updates on the embedded engine
+}
+
+// lockNamespace takes the lock of a namespace and returns its release.
+func (src *Source) lockNamespace(ns string) func() {
+	m, _ := src.nsLocks.LoadOrStore(ns, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // Open connects to every data source of the app, starting the embedded engine for those

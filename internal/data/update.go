@@ -313,6 +313,10 @@ func lookupPath(doc bson.D, path string) (any, bool) {
 	return cur, true
 }
 
+// maxArrayPadding bounds how far past an array's end a user's update may set an element
+// (the gap is filled with nulls).
+const maxArrayPadding = 1000
+
 // setPath sets the value at a dotted path, creating documents on the way (and padding
 // arrays with nulls), as $set does.
 func setPath(doc bson.D, path string, v any) (bson.D, error) {
@@ -347,8 +351,11 @@ func setIn(container any, path string, v any, at string) (any, error) {
 	case bson.A:
 		head, rest, nested := strings.Cut(path, ".")
 		i, err := strconv.Atoi(head)
-		if err != nil || i < 0 || i > 1_000_000 {
+		if err != nil || i < 0 {
 			return nil, invalid("cannot create field %q in the array %q", head, at)
+		}
+		if i > len(c)+maxArrayPadding {
+			return nil, invalid("setting %s.%d would pad the array with more than %d nulls", at, i, maxArrayPadding)
 		}
 		for len(c) <= i {
 			c = append(c, nil)

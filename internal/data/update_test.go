@@ -70,6 +70,7 @@ func TestApplyUpdate(t *testing.T) {
 		"a $ field name":       {{Key: "$set", Value: bson.D{{Key: "$x", Value: int32(1)}}}},
 		"into a scalar":        {{Key: "$set", Value: bson.D{{Key: "n.x", Value: int32(1)}}}},
 		"$push to a non-array": {{Key: "$push", Value: bson.D{{Key: "n", Value: int32(1)}}}},
+		"padding an array far": {{Key: "$set", Value: bson.D{{Key: "tags.1000000", Value: int32(1)}}}},
 	} {
 		if _, err := applyUpdate(base(), upd, false, false, now); err == nil {
 			t.Errorf("%s: applied, want an error", name)

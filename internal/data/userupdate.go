@@ -39,6 +39,13 @@ const maxUpdateTries = 5
 // unchecked. With upsert and no writable match, a document is inserted, and it must pass
 // the insert rules; a document the caller may not write is never matched by an upsert.
 func (r *request) userUpdate(ctx context.Context, query, sort, update bson.D, replacement, one, upsert bool) (*updated, error) {
+	if r.src.Embedded {
+		// Every write to the embedded engine passes through this process: users' updates
+		// of one collection take turns, so none is computed from a document another is
+		// changing (the guard below is exact on MongoDB, field by field here).
+		unlock := r.src.lockNamespace(r.ns)
+		defer unlock()
+	}
 	sc, err := r.scope(true)
 	if err != nil {
 		return nil, err
@@ -55,18 +62,26 @@ func (r *request) userUpdate(ctx context.Context, query, sort, update bson.D, re
 		opts.SetSort(sort)
 	}
 	res := &updated{}
+	// First every matched document is checked; only the keys are kept (an updateMany
+	// may match many documents). Nothing is written unless all pass.
+	var ids []any
 	err = r.each(ctx, and(query, sc.query), opts, func(pre bson.D) (bool, error) {
 		post, applies, err := r.checkUpdate(pre, update, replacement, now)
 		if err != nil || !applies {
 			return true, err
 		}
-		res.changes = append(res.changes, change{pre: pre, post: post})
-		return !one, nil
+		if one {
+			res.changes = append(res.changes, change{pre: pre, post: post})
+			return false, nil
+		}
+		id, _ := get(pre, "_id")
+		ids = append(ids, id)
+		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(res.changes) == 0 {
+	if len(res.changes) == 0 && len(ids) == 0 {
 		if upsert {
 			return res, r.upsertInsert(ctx, query, update, replacement, now, res)
 		}
@@ -78,19 +93,52 @@ func (r *request) userUpdate(ctx context.Context, query, sort, update bson.D, re
 			return nil, err
 		}
 		res.changes[i] = c
-		if !written {
+		res.count(c, written)
+	}
+	// Then each document of an updateMany is read again, checked again and written.
+	for _, id := range ids {
+		var pre bson.D
+		err := r.coll.FindOne(ctx, and(sc.query, bson.D{{Key: "_id", Value: id}})).Decode(&pre)
+		if errors.Is(err, mongo.ErrNoDocuments) {
 			continue
 		}
-		res.matched++
-		if !sameDocument(c.pre, c.post) {
-			res.modified++
+		if err != nil {
+			return nil, mongoError(r.ns, err)
 		}
+		post, applies, err := r.checkUpdate(pre, update, replacement, now)
+		if err != nil {
+			return nil, err
+		}
+		if !applies {
+			continue
+		}
+		c, written, err := r.writeChange(ctx, sc, change{pre: pre, post: post}, update, replacement, now)
+		if err != nil {
+			return nil, err
+		}
+		res.count(c, written)
 	}
 	return res, nil
 }
 
+func (res *updated) count(c change, written bool) {
+	if !written {
+		return
+	}
+	res.matched++
+	if !sameDocument(c.pre, c.post) {
+		res.modified++
+	}
+}
+
 // checkUpdate computes what update makes of pre and checks both sides against the rules.
 // applies is false for a document no role applies to (the caller cannot see it).
+//
+// Write permission is needed on every field the update names, whether or not its value
+// changes, and on every field that changes: otherwise an update that changes nothing
+// ({$min: {hidden: guess}}) would tell, by being allowed or not, what a hidden field
+// holds. The named fields are checked before the update is computed, so that its errors
+// ("not a number") cannot tell either.
 func (r *request) checkUpdate(pre, update bson.D, replacement bool, now time.Time) (post bson.D, applies bool, err error) {
 	before := rules.Plain(pre)
 	env := r.caller.Env.WithRoot(before, nil)
@@ -101,13 +149,24 @@ func (r *request) checkUpdate(pre, update bson.D, replacement bool, now time.Tim
 	if role == nil {
 		return nil, false, nil
 	}
+	named := namedFields(update, replacement, pre)
+	ok, err := r.rules.CanWrite(rules.Update, env, named)
+	if err != nil {
+		return nil, false, r.ruleError(err)
+	}
+	if !ok {
+		return nil, false, notPermitted("update not permitted")
+	}
 	post, err = applyUpdate(pre, update, replacement, false, now)
 	if err != nil {
 		return nil, false, err
 	}
+	if err := checkSize(post); err != nil {
+		return nil, false, err
+	}
 	after := rules.Plain(post)
-	fields := diffFields(before, after)
-	ok, err := r.rules.CanWrite(rules.Update, env, fields)
+	fields := append(named, diffFields(pre, post)...)
+	ok, err = r.rules.CanWrite(rules.Update, env, fields)
 	if err != nil {
 		return nil, false, r.ruleError(err)
 	}
@@ -123,13 +182,59 @@ func (r *request) checkUpdate(pre, update bson.D, replacement bool, now time.Tim
 	return post, true, nil
 }
 
+// namedFields lists the top-level fields an update names: the fields of its operators
+// (both names of a $rename), or, for a replacement, every field of the document before
+// and of the replacement.
+func namedFields(update bson.D, replacement bool, pre bson.D) []string {
+	var out []string
+	add := func(path string) {
+		top, _, _ := strings.Cut(path, ".")
+		if top != "_id" {
+			out = append(out, top)
+		}
+	}
+	if replacement {
+		for _, e := range pre {
+			add(e.Key)
+		}
+		for _, e := range update {
+			add(e.Key)
+		}
+		return out
+	}
+	for _, op := range update {
+		fields, _ := op.Value.(bson.D)
+		for _, f := range fields {
+			add(f.Key)
+			if to, ok := f.Value.(string); ok && op.Key == "$rename" {
+				add(to)
+			}
+		}
+	}
+	return out
+}
+
+// maxDocumentBytes is MongoDB's bound on a document.
+const maxDocumentBytes = 16 << 20
+
+func checkSize(doc bson.D) error {
+	b, err := bson.Marshal(doc)
+	if err != nil {
+		return invalid("the updated document cannot be encoded: %v", err)
+	}
+	if len(b) > maxDocumentBytes {
+		return invalid("the updated document would be larger than 16 MiB")
+	}
+	return nil
+}
+
 // writeChange writes one checked change, guarded by the document as it was read. When the
 // document changed in between, it is read again and checked again; written is false when
 // it is gone or no longer the caller's to write.
 func (r *request) writeChange(ctx context.Context, sc scope, c change, update bson.D, replacement bool, now time.Time) (change, bool, error) {
 	id, _ := get(c.pre, "_id")
 	for try := 0; ; try++ {
-		res, err := r.coll.ReplaceOne(ctx, and(sc.query, pinPreImage(c.pre)), c.post)
+		res, err := r.coll.ReplaceOne(ctx, and(sc.query, r.pin(c.pre)), c.post)
 		if err != nil {
 			return c, false, mongoError(r.ns, err)
 		}
@@ -193,6 +298,17 @@ func (r *request) upsertInsert(ctx context.Context, query, update bson.D, replac
 	return nil
 }
 
+// pin is a filter that matches the document only while it is exactly as it was read:
+// on MongoDB the whole document compared at once; on the embedded engine (which lacks
+// $expr on $$ROOT) every top-level field of it.
+func (r *request) pin(pre bson.D) bson.D {
+	if r.src.Embedded {
+		return pinPreImage(pre)
+	}
+	id, _ := get(pre, "_id")
+	return bson.D{{Key: "_id", Value: id}, {Key: "$expr", Value: bson.D{{Key: "$eq", Value: bson.A{"$$ROOT", bson.D{{Key: "$literal", Value: pre}}}}}}}
+}
+
 // insertError answers a user's failed insert. A duplicate key says only that: not which
 // key, nor whose document holds it.
 func (r *request) insertError(err error) error {
@@ -252,25 +368,26 @@ func equalityOf(query bson.D, field string) (any, bool) {
 	return v, true
 }
 
-// diffFields lists the top-level fields whose values differ between two documents.
-func diffFields(before, after map[string]any) []string {
+// diffFields lists the top-level fields whose values differ between two documents
+// (compared as ordered BSON, types included).
+func diffFields(before, after bson.D) []string {
 	var out []string
-	for k, v := range after {
-		if old, ok := before[k]; !ok || !plainEqual(old, v) {
-			out = append(out, k)
+	for _, e := range after {
+		if old, ok := get(before, e.Key); !ok || !sameValue(old, e.Value) {
+			out = append(out, e.Key)
 		}
 	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			out = append(out, k)
+	for _, e := range before {
+		if _, ok := get(after, e.Key); !ok {
+			out = append(out, e.Key)
 		}
 	}
 	return out
 }
 
-func plainEqual(a, b any) bool {
-	ea, err1 := bson.Marshal(bson.M{"v": a})
-	eb, err2 := bson.Marshal(bson.M{"v": b})
+func sameValue(a, b any) bool {
+	ea, err1 := bson.Marshal(bson.D{{Key: "v", Value: a}})
+	eb, err2 := bson.Marshal(bson.D{{Key: "v", Value: b}})
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
 }
 

@@ -192,6 +192,9 @@ func (s *ChangeStream) redactUpdate(desc, visible bson.D) bson.D {
 // user may not read (fullDocument.x), or the update's description, whose field names are
 // data: which events arrive would tell what the hidden field holds.
 func (r *request) checkEventFilter(filter bson.D, sc scope) error {
+	if err := checkPipeline(filter); err != nil {
+		return err
+	}
 	guard := r.queryGuard(sc)
 	return walkQuery(filter, "", func(path string) error {
 		switch {

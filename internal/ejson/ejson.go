@@ -25,9 +25,9 @@ const MaxDepth = 128
 var ErrTooDeep = fmt.Errorf("nested more than %d levels deep", MaxDepth)
 
 // CheckDepth reports ErrTooDeep when the JSON text nests objects and arrays more than
-// max levels deep. It reads the text once without decoding it, so it is safe to run on
+// limit levels deep. It reads the text once without decoding it, so it is safe to run on
 // any input before a recursive decoder sees it; it does not otherwise validate the JSON.
-func CheckDepth(data []byte, max int) error {
+func CheckDepth(data []byte, limit int) error {
 	depth, inString, escaped := 0, false, false
 	for _, c := range data {
 		switch {
@@ -44,11 +44,11 @@ func CheckDepth(data []byte, max int) error {
 			inString = true
 		case c == '{' || c == '[':
 			depth++
-			if depth > max {
+			if depth > limit {
 				return ErrTooDeep
 			}
 		case c == '}' || c == ']':
-			depth--
+			depth = max(depth-1, 0)
 		}
 	}
 	return nil
@@ -82,12 +82,40 @@ func DecodeDocument(data []byte) (bson.D, error) {
 	if err := bson.UnmarshalExtJSON(trimmed, false, &d); err != nil {
 		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
 	}
+	// A key given twice would be read one way by the rules (the last value) and another
+	// by MongoDB (the first): refuse it.
+	if err := checkDuplicateKeys(d); err != nil {
+		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
+	}
 	// Extended JSON can say what BSON cannot hold (a NUL byte in a key or a regular
 	// expression): refuse it here, not deep inside a data-source call.
 	if _, err := bson.Marshal(d); err != nil {
 		return nil, fmt.Errorf("invalid Extended JSON: %w", err)
 	}
 	return d, nil
+}
+
+func checkDuplicateKeys(v any) error {
+	switch x := v.(type) {
+	case bson.D:
+		seen := make(map[string]bool, len(x))
+		for _, e := range x {
+			if seen[e.Key] {
+				return fmt.Errorf("the key %q appears twice in one object", e.Key)
+			}
+			seen[e.Key] = true
+			if err := checkDuplicateKeys(e.Value); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, e := range x {
+			if err := checkDuplicateKeys(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Plain turns a decoded BSON value into plain Go values: documents (bson.D, bson.M or

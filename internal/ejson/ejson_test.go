@@ -62,3 +62,13 @@ func TestDepthIsBounded(t *testing.T) {
 		t.Fatalf("brackets in a string counted as nesting: %v", err)
 	}
 }
+
+// TestDuplicateKeysAreRefused: a key given twice would be read one way by the rules and
+// another by MongoDB.
+func TestDuplicateKeysAreRefused(t *testing.T) {
+	for _, in := range []string{`{"a":1,"a":2}`, `{"x":{"owner_id":"alice","owner_id":"bob"}}`, `{"l":[{"k":1,"k":1}]}`} {
+		if _, err := ejson.DecodeDocument([]byte(in)); err == nil {
+			t.Errorf("%s decoded", in)
+		}
+	}
+}
