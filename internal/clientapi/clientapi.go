@@ -348,6 +348,13 @@ func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// A browser's top-level navigation (the popup) sends no Origin; a fetch from a page
+	// does, and only the link probe of a trusted page may start a login that way.
+	if origin := r.Header.Get("Origin"); origin != "" && !a.probeOriginTrusted(r, origin) {
+		a.writeError(ctx, w, &apiError{http.StatusForbidden, codeDomainNotAllowed,
+			"origin " + origin + " may not start this login: only the link probe of a page at the redirect URL's origin (or an allowed origin) may"})
+		return
+	}
 	q := r.URL.Query()
 	start := auth.RedirectStart{AppID: r.PathValue("app"), Provider: r.PathValue("provider"), Redirect: q.Get("redirect"),
 		ClientState: q.Get("state"), Callback: a.baseURL(r) + prefix + "/auth/callback"}
@@ -401,12 +408,15 @@ func oauthCookie(stateID string) string {
 // honour where third-party cookies are allowed, as App Services' link flow needed too);
 // the secret itself, not SameSite, is what stops a forged callback. Over plain HTTP (a
 // developer's machine) it is SameSite=Lax, which the redirect back still carries.
+//
+// Over HTTPS the cookie's name has the __Host- prefix, so that no sibling subdomain can
+// set one in its place (browsers then require Path=/ and no Domain).
 func (a *api) setOAuthCookie(w http.ResponseWriter, r *http.Request, s auth.RedirectStarted) {
 	secure := strings.HasPrefix(a.baseURL(r), "https://")
 	c := &http.Cookie{Name: oauthCookie(s.StateID), Value: s.BrowserSecret, Path: prefix + "/auth/callback",
 		MaxAge: int(auth.OAuthStateTTL / time.Second), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	if secure {
-		c.SameSite = http.SameSiteNoneMode
+		c.Name, c.Path, c.SameSite = "__Host-"+c.Name, "/", http.SameSiteNoneMode
 	}
 	http.SetCookie(w, c)
 }
@@ -428,10 +438,17 @@ func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	state := r.FormValue("state")
 	var secret string
-	if c, err := r.Cookie(oauthCookie(state)); err == nil {
-		secret = c.Value
+	if strings.HasPrefix(a.baseURL(r), "https://") {
+		if c, err := r.Cookie("__Host-" + oauthCookie(state)); err == nil {
+			secret = c.Value
+		}
+		http.SetCookie(w, &http.Cookie{Name: "__Host-" + oauthCookie(state), Path: "/", MaxAge: -1, HttpOnly: true, Secure: true})
+	} else {
+		if c, err := r.Cookie(oauthCookie(state)); err == nil {
+			secret = c.Value
+		}
+		http.SetCookie(w, &http.Cookie{Name: oauthCookie(state), Path: prefix + "/auth/callback", MaxAge: -1, HttpOnly: true})
 	}
-	http.SetCookie(w, &http.Cookie{Name: oauthCookie(state), Path: prefix + "/auth/callback", MaxAge: -1, HttpOnly: true})
 	to, err := a.svc.FinishRedirectLogin(ctx, state, secret, r.FormValue("code"), refusal)
 	if err != nil {
 		a.writeError(ctx, w, err)

@@ -458,7 +458,7 @@ func TestCORS(t *testing.T) {
 		pre.header.Get("Access-Control-Allow-Credentials") != "" || !strings.Contains(strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization") {
 		t.Fatalf("preflight (no credentials: the profile call does not send them): %d %v", pre.status, pre.header)
 	}
-	probe := e.do(t, "OPTIONS", e.appPath("/auth/providers/oauth2-google/login"), map[string]string{
+	probe := e.do(t, "OPTIONS", e.appPath("/auth/providers/oauth2-google/login?link=true&providerRedirectHeader=true"), map[string]string{
 		"Origin": "http://allowed.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization",
 	}, "")
 	if probe.status != 204 || probe.header.Get("Access-Control-Allow-Credentials") != "true" {
@@ -577,5 +577,32 @@ func TestTokenInTheQueryOnlyForStreaming(t *testing.T) {
 	r := e.do(t, "GET", e.appPath("/functions/call?baas_request="+req+"&baas_at="+tok.access), nil, "")
 	if r.status == 401 {
 		t.Fatalf("the streaming call refused baas_at: %s", r.body)
+	}
+}
+
+// TestOnlyTrustedPagesMayProbeForALink: a page may run the OAuth link probe (with
+// credentials, which plant the login's cookie) only from the origin its result goes back
+// to, or from an origin the app lists; any other page is refused, so it cannot start a
+// login in a visitor's browser.
+func TestOnlyTrustedPagesMayProbeForALink(t *testing.T) {
+	e := newEnv(t) // no allowed_request_origins: every origin may call the API
+	tok := e.anonLogin(t)
+	probe := func(origin, redirect string) response {
+		q := "?link=true&providerRedirectHeader=true&state=abcdefghijkl&redirect=" + redirect
+		return e.do(t, "GET", e.appPath("/auth/providers/oauth2-google/login"+q), map[string]string{"Origin": origin, "Authorization": "Bearer " + tok.access}, "")
+	}
+	r := probe("https://evil.example", "https://app.example/cb")
+	expectError(t, r, 403, "DomainNotAllowed")
+	if r.header.Get("Access-Control-Allow-Credentials") != "" || len(r.header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("a foreign page got credentials or a cookie: %v", r.header)
+	}
+	pre := e.do(t, "OPTIONS", e.appPath("/auth/providers/oauth2-google/login?link=true&providerRedirectHeader=true&redirect=https://app.example/cb"),
+		map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, "")
+	if pre.header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatal("a foreign page's preflight allowed credentials")
+	}
+	// The app's own page passes this check (the provider itself is not served here).
+	if r := probe("https://app.example", "https://app.example/cb"); r.status == 403 {
+		t.Fatalf("the redirect URL's own origin was refused: %s", r.body)
 	}
 }

@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -35,7 +36,7 @@ func (a *api) cors(next http.Handler) http.Handler {
 			return
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
-		if linkProbe(r) {
+		if linkProbe(r) && a.probeOriginTrusted(r, origin) {
 			// Only realm-web's OAuth link probe sends credentials ("include"); nothing else
 			// needs them, so nothing else is allowed them.
 			h.Set("Access-Control-Allow-Credentials", "true")
@@ -105,4 +106,21 @@ func checkOrigin(r *http.Request, app *auth.App) error {
 		return nil
 	}
 	return &apiError{http.StatusForbidden, codeDomainNotAllowed, "origin " + origin + " is not allowed"}
+}
+
+// probeOriginTrusted reports whether a page at origin may run the OAuth link probe: a
+// link (link=true) whose result goes back to that very origin (the redirect URL, which
+// the provider's redirect_uris must list), or an origin the app lists explicitly. Any
+// other page could otherwise start a link in a visitor's browser, plant the login's
+// cookie there, and read the consent URL.
+func (a *api) probeOriginTrusted(r *http.Request, origin string) bool {
+	q := r.URL.Query()
+	if q.Get("link") != "true" {
+		return false
+	}
+	if app, err := a.svc.App(appFromPath(r.URL.Path)); err == nil && len(app.AllowedOrigins) > 0 && allows(app, origin) {
+		return true
+	}
+	u, err := url.Parse(q.Get("redirect"))
+	return err == nil && u.Scheme != "" && strings.EqualFold(u.Scheme+"://"+u.Host, origin)
 }

@@ -218,7 +218,7 @@ func (e *Engine) newVM() (*vm, error) {
 	rt := goja.New()
 	rt.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
 	rt.SetMaxCallStackSize(1000)
-	if err := rt.Set("__wardenAllocationLimit", allocationLimit); err != nil {
+	if err := rt.Set("__wardenAllocationLimit", allocationLimit()); err != nil {
 		return nil, fmt.Errorf("function: prelude: %w", err)
 	}
 	if _, err := rt.RunProgram(e.prelude); err != nil {

@@ -1,9 +1,14 @@
 package function
 
+import "github.com/wardenauth/warden/internal/ejson"
+
 // allocationLimit bounds what one built-in may allocate in one step, which the time
 // limit cannot interrupt: elements of an array (or characters of a string) and bytes of
-// a buffer.
-var allocationLimit = map[string]int64{"elements": 1 << 24, "bytes": 1 << 27}
+// a buffer; and how deeply JSON.parse may recurse.
+func allocationLimit() map[string]any {
+	return map[string]any{"elements": 1 << 24, "bytes": 1 << 27, "depth": ejson.MaxDepth,
+		"depthOK": func(text string) bool { return ejson.CheckDepth([]byte(text), ejson.MaxDepth) == nil }}
+}
 
 // guardsPrelude wraps the built-ins that allocate in one step from a size, so that a size
 // taken from a caller's arguments ("x".repeat(n), new Array(n)) cannot take the server's
@@ -25,7 +30,74 @@ const guardsPrelude = `
   wrapMethod(String.prototype, "padStart", function (s, a) { return a[0]; });
   wrapMethod(String.prototype, "padEnd", function (s, a) { return a[0]; });
   wrapMethod(Array.prototype, "fill", function (s) { return s.length; });
-  wrapMethod(Array.prototype, "join", function (s) { return s.length; });
+  // join's result is the elements' text and the separators: counted before it is built.
+  wrapMethod(Array.prototype, "join", function (s, a) {
+    var n = s.length, sep = a[0] === undefined ? 1 : String(a[0]).length;
+    var total = n > 0 ? (n - 1) * sep : 0;
+    for (var i = 0; i < n && total <= maxElements; i++) {
+      var e = s[i];
+      total += typeof e === "string" ? e.length : 24;
+    }
+    return total;
+  });
+  wrapMethod(String.prototype, "concat", function (s, a) {
+    var total = String(s).length;
+    for (var i = 0; i < a.length; i++) total += String(a[i]).length;
+    return total;
+  });
+  wrapMethod(Array.prototype, "concat", function (s, a) {
+    var total = s.length;
+    for (var i = 0; i < a.length; i++) total += Array.isArray(a[i]) ? a[i].length : 1;
+    return total;
+  });
+  // replace and replaceAll: at most the text plus one replacement per match.
+  function replacedSize(str, pattern, repl, all) {
+    str = String(str);
+    if (typeof repl === "function") return str.length;
+    repl = String(repl);
+    if (repl.length * (str.length + 1) + str.length <= maxElements) return 0;
+    var matches = 0;
+    if (pattern instanceof RegExp) {
+      if (!pattern.global) return str.length + repl.length;
+      var re = new RegExp(pattern.source, pattern.flags), m;
+      while ((m = re.exec(str)) !== null) {
+        matches++;
+        if (m[0] === "") re.lastIndex++;
+        if (str.length + matches * repl.length > maxElements) break;
+      }
+    } else {
+      pattern = String(pattern);
+      if (pattern === "") matches = all ? str.length + 1 : 1;
+      else for (var at = str.indexOf(pattern); at >= 0; at = all ? str.indexOf(pattern, at + pattern.length) : -1) {
+        matches++;
+        if (str.length + matches * repl.length > maxElements) break;
+      }
+    }
+    return str.length + matches * repl.length;
+  }
+  function guardReplacer(repl) {
+    if (typeof repl !== "function") return repl;
+    var total = 0;
+    return function () {
+      var out = String(repl.apply(this, arguments));
+      total += out.length;
+      check(total, maxElements, "replacement text");
+      return out;
+    };
+  }
+  ["replace", "replaceAll"].forEach(function (name) {
+    var orig = String.prototype[name];
+    Object.defineProperty(String.prototype, name, { value: function (pattern, repl) {
+      check(replacedSize(this, pattern, repl, name === "replaceAll" || (pattern instanceof RegExp && pattern.global)), maxElements, name + " result");
+      return orig.call(this, pattern, guardReplacer(repl));
+    }, writable: true, configurable: true });
+  });
+  // JSON.parse recurses once per level of nesting: bounded as request bodies are.
+  var parse = JSON.parse, depthOK = limit.depthOK;
+  JSON.parse = function (text) {
+    if (!depthOK(String(text))) throw new SyntaxError("JSON nested more than " + limit.depth + " levels deep");
+    return parse.apply(this, arguments);
+  };
   function guardConstructor(name, check1) {
     var orig = globalThis[name];
     var w = function () {
