@@ -356,7 +356,17 @@ func DetailView(d auth.UserDetail) any {
 	if custom == nil {
 		custom = map[string]any{}
 	}
-	return map[string]any{"user": toUserJSON(d.User), "email": d.Email, "sessions": sessions, "custom_data": custom}
+	type pushJSON struct {
+		DeviceID  string    `json:"device_id"`
+		Service   string    `json:"service"`
+		Token     string    `json:"registration_token"`
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	push := []pushJSON{}
+	for _, r := range d.Push {
+		push = append(push, pushJSON{r.DeviceID, r.Service, r.Token, r.UpdatedAt})
+	}
+	return map[string]any{"user": toUserJSON(d.User), "email": d.Email, "sessions": sessions, "custom_data": custom, "push_registrations": push}
 }
 
 func (a *api) createUser(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {

@@ -82,6 +82,8 @@ type UserDetail struct {
 	store.User
 	Sessions   []store.SessionInfo
 	CustomData map[string]any
+	// Push are the user's devices' push registrations.
+	Push []store.PushRegistration
 	// Email is the email/password account's address, when the user has one.
 	Email string
 }
@@ -113,6 +115,9 @@ func (s *Service) UserDetail(ctx context.Context, appID, userID string) (UserDet
 		return UserDetail{}, err
 	}
 	d.CustomData = s.customDataJSON(ctx, app, userID)
+	if d.Push, err = s.store.ListPushRegistrations(ctx, app.ClientAppID, userID); err != nil {
+		return UserDetail{}, err
+	}
 	if email, ok := u.Data["email"].(string); ok {
 		d.Email = email
 	}

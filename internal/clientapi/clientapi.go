@@ -75,6 +75,8 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset", a.reset)
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/send", a.resetSend)
 	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/call", a.resetCall)
+	mux.HandleFunc("PUT "+appPath+"/push/providers/{service}/registration", a.registerPush)
+	mux.HandleFunc("DELETE "+appPath+"/push/providers/{service}/registration", a.deregisterPush)
 	mux.HandleFunc("POST "+appPath+"/functions/call", a.callFunction)
 	mux.HandleFunc("GET "+appPath+"/functions/call", a.callFunctionStreaming)
 	mux.HandleFunc("GET "+prefix+"/auth/callback", a.oauthCallback)

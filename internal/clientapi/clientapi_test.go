@@ -606,3 +606,34 @@ func TestOnlyTrustedPagesMayProbeForALink(t *testing.T) {
 		t.Fatalf("the redirect URL's own origin was refused: %s", r.body)
 	}
 }
+
+// TestPushRegistration: the native SDKs' PushClient registers and deregisters a device;
+// the registration is kept per user, device and service, and operators see it.
+func TestPushRegistration(t *testing.T) {
+	e := newEnv(t)
+	tok := e.anonLogin(t)
+	path := e.appPath("/push/providers/gcm/registration")
+	headers := map[string]string{"Authorization": "Bearer " + tok.access, "Content-Type": "application/json;charset=utf-8"}
+	for _, token := range []string{"fcm-token-1", "fcm-token-2"} {
+		if r := e.do(t, "PUT", path, headers, `{"registrationToken":"`+token+`"}`); r.status != 200 {
+			t.Fatalf("register: %d %s", r.status, r.body)
+		}
+	}
+	d, err := e.svc.UserDetail(context.Background(), appID, tok.userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Push) != 1 || d.Push[0].Token != "fcm-token-2" || d.Push[0].Service != "gcm" || d.Push[0].DeviceID != tok.deviceID {
+		t.Fatalf("registrations = %+v", d.Push)
+	}
+	expectError(t, e.do(t, "PUT", path, headers, `{}`), 400, "MissingParameter")
+	expectError(t, e.do(t, "PUT", e.appPath("/push/providers/bad%20name/registration"), headers, `{"registrationToken":"x"}`), 400, "InvalidParameter")
+	expectError(t, e.do(t, "PUT", path, nil, `{"registrationToken":"x"}`), 401, "MissingAuthReq")
+	expectError(t, e.do(t, "PUT", "/api/client/v2.0/app/other-app/push/providers/gcm/registration", headers, `{"registrationToken":"x"}`), 401, "InvalidSession")
+	if r := e.do(t, "DELETE", path, headers, ""); r.status != 200 {
+		t.Fatalf("deregister: %d %s", r.status, r.body)
+	}
+	if d, _ := e.svc.UserDetail(context.Background(), appID, tok.userID); len(d.Push) != 0 {
+		t.Fatalf("after deregistering: %+v", d.Push)
+	}
+}

@@ -154,6 +154,17 @@ type OAuthState struct {
 	ExpiresAt      time.Time
 }
 
+// PushRegistration is a device's registration with a push service (its token, from
+// Firebase Cloud Messaging, say), as the native SDKs' PushClient sends it.
+type PushRegistration struct {
+	AppID     string
+	UserID    string
+	DeviceID  string
+	Service   string
+	Token     string
+	UpdatedAt time.Time
+}
+
 // LoginParams describes one successful credential check: the identity that logged in,
 // the user to create if the identity is new, and the session to open.
 type LoginParams struct {
@@ -274,6 +285,15 @@ type Store interface {
 	ListUsers(ctx context.Context, appID string, q UserQuery) ([]User, int, error)
 	// CreateUser creates a user with one identity and no session.
 	CreateUser(ctx context.Context, u User, id Identity) error
+	// PutPushRegistration records (or replaces) a device's push registration for a push
+	// service; ErrNotFound when the user does not exist.
+	PutPushRegistration(ctx context.Context, r PushRegistration) error
+	// DeletePushRegistration forgets a device's registration for a push service; deleting
+	// one that does not exist succeeds.
+	DeletePushRegistration(ctx context.Context, appID, userID, deviceID, service string) error
+	// ListPushRegistrations lists a user's push registrations, newest first.
+	ListPushRegistrations(ctx context.Context, appID, userID string) ([]PushRegistration, error)
+
 	// ListUserSessions lists a user's sessions with their devices, most recently used first.
 	ListUserSessions(ctx context.Context, appID, userID string) ([]SessionInfo, error)
 	// ListPendingAccounts lists email/password accounts awaiting confirmation, oldest first.

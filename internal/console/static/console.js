@@ -150,6 +150,21 @@ async function openUser(id) {
     cell(tr, "Sessions", "No session: the user must log in.");
     ss.append(tr);
   }
+  const push = $("push");
+  push.replaceChildren();
+  for (const r of d.push_registrations || []) {
+    const tr = document.createElement("tr");
+    cell(tr, "Device", r.device_id);
+    cell(tr, "Service", r.service);
+    cell(tr, "Token", r.registration_token.length > 24 ? r.registration_token.slice(0, 24) + "…" : r.registration_token);
+    cell(tr, "Updated", when(r.updated_at));
+    push.append(tr);
+  }
+  if (!(d.push_registrations || []).length) {
+    const tr = document.createElement("tr");
+    cell(tr, "Push registrations", "No device registered for push notifications (Warden keeps registrations; it sends no pushes).");
+    push.append(tr);
+  }
   $("custom-data").textContent = JSON.stringify(d.custom_data, null, 2);
   show("user");
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		"HitCounter":                    testHitCounter,
 		"LoginFailures":                 testLoginFailures,
 		"ParallelLoginAttempts":         testParallelLoginAttempts,
+		"PushRegistrations":             testPushRegistrations,
 		"DeleteInactiveAnonymous":       testDeleteInactiveAnonymous,
 		"KeyDeletionDuringKeyLogin":     testKeyDeletionDuringKeyLogin,
 		"DisableDuringLogin":            testDisableDuringLogin,
@@ -559,5 +560,33 @@ func testOAuthStates(t *testing.T, s store.Store) {
 	must(t, s.PutOAuthState(ctx, st))
 	if _, err := s.TakeOAuthState(ctx, "state-2", t0.Add(10*time.Minute)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("an expired state was taken: %v", err)
+	}
+}
+
+func testPushRegistrations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u, _, err := s.LogIn(ctx, login("anon-user", nextID(), nil))
+	must(t, err)
+	reg := store.PushRegistration{AppID: app, UserID: u.ID, DeviceID: "dev-1", Service: "gcm", Token: "t1", UpdatedAt: t0}
+	must(t, s.PutPushRegistration(ctx, reg))
+	reg.Token, reg.UpdatedAt = "t2", t0.Add(time.Minute)
+	must(t, s.PutPushRegistration(ctx, reg)) // a new token replaces the old one
+	must(t, s.PutPushRegistration(ctx, store.PushRegistration{AppID: app, UserID: u.ID, DeviceID: "dev-2", Service: "gcm", Token: "t3", UpdatedAt: t0}))
+	got, err := s.ListPushRegistrations(ctx, app, u.ID)
+	must(t, err)
+	if len(got) != 2 || got[0].Token != "t2" || got[0].DeviceID != "dev-1" || !got[0].UpdatedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("registrations = %+v", got)
+	}
+	must(t, s.DeletePushRegistration(ctx, app, u.ID, "dev-2", "gcm"))
+	must(t, s.DeletePushRegistration(ctx, app, u.ID, "dev-2", "gcm")) // twice is fine
+	if got, _ := s.ListPushRegistrations(ctx, app, u.ID); len(got) != 1 {
+		t.Fatalf("after deregistering: %+v", got)
+	}
+	if err := s.PutPushRegistration(ctx, store.PushRegistration{AppID: app, UserID: "nobody", DeviceID: "d", Service: "gcm", Token: "t", UpdatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("registration for an unknown user: %v", err)
+	}
+	must(t, s.DeleteUser(ctx, app, u.ID))
+	if got, _ := s.ListPushRegistrations(ctx, app, u.ID); len(got) != 0 {
+		t.Fatalf("a deleted user's registrations remain: %+v", got)
 	}
 }
