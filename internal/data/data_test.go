@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wardenauth/warden/internal/appconfig"
@@ -341,4 +342,29 @@ func TestUnsetURISecretFallsBackToEmbedded(t *testing.T) {
 	if _, err := src.Execute(context.Background(), system, "insertOne", bson.D{{Key: "database", Value: "test-database"}, {Key: "collection", Value: "test-collection"}, {Key: "document", Value: bson.D{{Key: "a", Value: int32(1)}}}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestTypesTheEmbeddedEngineCannotHold: Decimal128, MinKey and MaxKey are refused with an
+// error naming the type (the engine would drop its connection), and the source keeps
+// serving.
+func TestTypesTheEmbeddedEngineCannotHold(t *testing.T) {
+	_, src := openTest(t)
+	if !src.Embedded {
+		t.Skip("a real MongoDB stores these types")
+	}
+	dec, _ := bson.ParseDecimal128("1.5")
+	for name, v := range map[string]any{"Decimal128": dec, "MinKey": bson.MinKey{}, "MaxKey": bson.MaxKey{}} {
+		for _, c := range []Caller{system, alice} {
+			_, err := src.Execute(context.Background(), c, "insertOne", ns("People", bson.E{Key: "document", Value: bson.D{{Key: "v", Value: bson.A{v}}}}))
+			var de *Error
+			if !errors.As(err, &de) || de.Kind != KindUnsupported || !strings.Contains(de.Message, name) {
+				t.Errorf("insert of a %s: err = %v, want one naming the type", name, err)
+			}
+		}
+		_, err := src.Execute(context.Background(), system, "find", ns("People", bson.E{Key: "query", Value: bson.D{{Key: "v", Value: bson.D{{Key: "$gt", Value: v}}}}}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("a query with a %s: err = %v", name, err)
+		}
+	}
+	exec(t, src, system, "insertOne", ns("People", bson.E{Key: "document", Value: bson.D{{Key: "still", Value: "serving"}}}))
 }

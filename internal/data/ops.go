@@ -53,6 +53,11 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 	if err != nil {
 		return nil, err
 	}
+	if src.Embedded {
+		if err := embeddedTypes(arg); err != nil {
+			return nil, err
+		}
+	}
 	if !caller.System {
 		// The driver sends the deadline as maxTimeMS, so the server stops the query too.
 		var cancel context.CancelFunc
@@ -329,6 +334,36 @@ var stagesForbiddenToUsers = map[string]bool{
 	"$out": true, "$merge": true, "$lookup": true, "$graphLookup": true, "$unionWith": true,
 	"$collStats": true, "$indexStats": true, "$currentOp": true, "$listSessions": true,
 	"$planCacheStats": true, "$documents": true, "$changeStream": true, "$listLocalSessions": true,
+}
+
+// embeddedTypes refuses the BSON types the embedded engine cannot hold (FerretDB v1 drops
+// the connection on them) with an error that names the type, before the engine sees it.
+func embeddedTypes(v any) error {
+	var name string
+	switch x := v.(type) {
+	case bson.Decimal128:
+		name = "Decimal128"
+	case bson.MinKey:
+		name = "MinKey"
+	case bson.MaxKey:
+		name = "MaxKey"
+	case bson.D:
+		for _, e := range x {
+			if err := embeddedTypes(e.Value); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, e := range x {
+			if err := embeddedTypes(e); err != nil {
+				return err
+			}
+		}
+	}
+	if name != "" {
+		return &Error{Kind: KindUnsupported, Message: name + " values are not supported by the embedded data store: connect this data source to MongoDB (--mongodb-uri) to store them"}
+	}
+	return nil
 }
 
 // checkPipeline refuses, anywhere in a user's pipeline (in $facet, in a sub-pipeline, in

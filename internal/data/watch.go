@@ -29,6 +29,9 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 		return nil, err
 	}
 	if src.Embedded {
+		if err := embeddedTypes(arg); err != nil {
+			return nil, err
+		}
 		return nil, &Error{Kind: KindUnsupported, Message: "watch: change streams are not supported by the embedded data store; configure a MongoDB replica set for this data source"}
 	}
 	pipeline := bson.A{}
