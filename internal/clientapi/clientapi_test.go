@@ -637,3 +637,19 @@ func TestPushRegistration(t *testing.T) {
 		t.Fatalf("after deregistering: %+v", d.Push)
 	}
 }
+
+// TestLocationHonoursThePublicURL: realm-core uses the location's hostname, unmodified,
+// for every later request, so behind a proxy it must be the public origin.
+func TestLocationHonoursThePublicURL(t *testing.T) {
+	e := newEnvWith(t, clientapi.Options{PublicURL: "https://auth.example.com/"})
+	m := e.do(t, "GET", e.appPath("/location"), nil, "").json(t)
+	if m["hostname"] != "https://auth.example.com" || m["ws_hostname"] != "wss://auth.example.com" {
+		t.Fatalf("location = %v", m)
+	}
+	// Without it, the request's own scheme and host.
+	plain := newEnv(t)
+	m = plain.do(t, "GET", plain.appPath("/location"), nil, "").json(t)
+	if m["hostname"] != plain.srv.URL {
+		t.Fatalf("location without --public-url = %v, want %s", m, plain.srv.URL)
+	}
+}
