@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wardenauth/warden/internal/adminapi"
 	"github.com/wardenauth/warden/internal/appconfig"
@@ -264,7 +263,9 @@ func TestUserManagement(t *testing.T) {
 	}
 
 	// The audit log has the admin actions and the auth events.
-	time.Sleep(300 * time.Millisecond) // the audit log is written in the background
+	if err := e.svc.FlushAudit(context.Background()); err != nil { // the audit log is written in the background
+		t.Fatal(err)
+	}
 	audit := e.json(t, "GET", "/apps/"+appID+"/audit?limit=200", nil, 200)
 	seen := map[string]bool{}
 	for _, ev := range audit["events"].([]any) {

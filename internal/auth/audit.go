@@ -12,17 +12,18 @@ import (
 // never slows it down. Events still queued when the process is killed are lost (at most
 // a tenth of a second's worth); a graceful stop flushes them.
 type auditor struct {
-	st   store.Store
-	ch   chan store.AuditEvent
-	done chan struct{}
-	once sync.Once
-	log  func(msg string, args ...any)
+	st      store.Store
+	ch      chan store.AuditEvent
+	flushes chan chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	log     func(msg string, args ...any)
 }
 
 const auditQueue = 4096
 
 func newAuditor(st store.Store, log func(string, ...any)) *auditor {
-	a := &auditor{st: st, ch: make(chan store.AuditEvent, auditQueue), done: make(chan struct{}), log: log}
+	a := &auditor{st: st, ch: make(chan store.AuditEvent, auditQueue), flushes: make(chan chan struct{}), done: make(chan struct{}), log: log}
 	go a.run()
 	return a
 }
@@ -56,7 +57,41 @@ func (a *auditor) run() {
 			}
 		case <-tick.C:
 			flush()
+		case written := <-a.flushes:
+			for drained := false; !drained; {
+				select {
+				case e, ok := <-a.ch:
+					if !ok {
+						drained = true
+						break
+					}
+					batch = append(batch, e)
+				default:
+					drained = true
+				}
+			}
+			flush()
+			close(written)
 		}
+	}
+}
+
+// flush writes every event queued before it was called, and returns once they are in
+// the store (or ctx ends, or the auditor has stopped).
+func (a *auditor) flush(ctx context.Context) error {
+	written := make(chan struct{})
+	select {
+	case a.flushes <- written:
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-written:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -72,6 +107,10 @@ func (a *auditor) close() {
 	a.once.Do(func() { close(a.ch) })
 	<-a.done
 }
+
+// FlushAudit writes every audit event recorded so far to the store before it returns (for
+// tests and for readers that must see their own events).
+func (s *Service) FlushAudit(ctx context.Context) error { return s.audit.flush(ctx) }
 
 // Audit records an event in the app's audit log.
 func (s *Service) Audit(e store.AuditEvent) {

@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -243,6 +244,23 @@ func (s *Service) App(id string) (*App, error) {
 }
 
 // Apps returns every loaded app.
+// Ready checks what the service needs to serve requests: the store, and each app's data
+// sources. It is what /readyz reports; /healthz only says the process is up.
+func (s *Service) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return err
+	}
+	for _, app := range s.Apps() {
+		if err := app.data.Ping(ctx); err != nil {
+			return fmt.Errorf("app %s: %w", app.ClientAppID, err)
+		}
+	}
+	return nil
+}
+
+// Apps lists the apps served, by client app id.
 func (s *Service) Apps() []*App {
 	out := make([]*App, 0, len(s.apps))
 	for _, a := range s.apps {

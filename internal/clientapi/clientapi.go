@@ -93,7 +93,7 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	mux.HandleFunc("DELETE "+prefix+"/auth/api_keys/{id}", a.deleteAPIKey)
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 	mux.HandleFunc("GET /healthz", a.health)
-	mux.HandleFunc("GET /readyz", a.health)
+	mux.HandleFunc("GET /readyz", a.ready)
 	return a.accessLog(a.recoverPanics(a.cors(jsonFallbacks(mux, a))))
 }
 
@@ -580,7 +580,18 @@ func (a *api) jwks(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(a.svc.JWKS())
 }
 
+// health is /healthz, a liveness check: the process answers.
 func (a *api) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready is /readyz: the store and every data source answer, or 503 with the reason.
+func (a *api) ready(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.Ready(r.Context()); err != nil {
+		a.log.WarnContext(r.Context(), "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 

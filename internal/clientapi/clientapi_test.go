@@ -35,6 +35,7 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type env struct {
+	st    interface{ Close() error }
 	svc   *auth.Service
 	srv   *httptest.Server
 	clock *clock
@@ -96,7 +97,7 @@ func newEnvWith(t testing.TB, opts clientapi.Options, origins ...string) *env {
 	}
 	srv := httptest.NewServer(clientapi.New(svc, opts))
 	t.Cleanup(srv.Close)
-	return &env{svc: svc, srv: srv, clock: clk, mail: catcher, appID: appID}
+	return &env{st: st, svc: svc, srv: srv, clock: clk, mail: catcher, appID: appID}
 }
 
 type response struct {
@@ -496,6 +497,17 @@ func TestJWKSAndHealth(t *testing.T) {
 	}
 	if h := e.do(t, "GET", "/healthz", nil, ""); h.status != 200 {
 		t.Fatalf("healthz: %d", h.status)
+	}
+	if h := e.do(t, "GET", "/readyz", nil, ""); h.status != 200 {
+		t.Fatalf("readyz: %d %s", h.status, h.body)
+	}
+	// Without its database the server is alive but not ready.
+	e.st.Close()
+	if h := e.do(t, "GET", "/readyz", nil, ""); h.status != 503 || !strings.Contains(string(h.body), "store") {
+		t.Fatalf("readyz without a store: %d %s", h.status, h.body)
+	}
+	if h := e.do(t, "GET", "/healthz", nil, ""); h.status != 200 {
+		t.Fatalf("healthz without a store: %d", h.status)
 	}
 }
 

@@ -316,6 +316,10 @@ type Store interface {
 	// ListAudit lists an app's audit events matching f, newest first.
 	ListAudit(ctx context.Context, appID string, f AuditFilter) ([]AuditEvent, error)
 
+	// Ping checks that the database answers a read and that a write transaction can be
+	// opened (for readiness).
+	Ping(ctx context.Context) error
+
 	// Close releases the store's resources.
 	Close() error
 }

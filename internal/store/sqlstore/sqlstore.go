@@ -59,6 +59,22 @@ var _ store.Store = (*Store)(nil)
 func New(w, r *sql.DB, d Dialect) *Store { return &Store{w: w, r: r, d: d} }
 
 // Close finishes queued writes and closes the pools.
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.reader().QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("store: read: %w", err)
+	}
+	err := s.tx(ctx, func(tx conn) error {
+		return tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	})
+	if err != nil {
+		return fmt.Errorf("store: write transaction: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
 func (s *Store) Close() error {
 	s.stopBatching()
 	s.closeStatements()

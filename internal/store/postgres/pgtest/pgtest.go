@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,8 +31,22 @@ var (
 	initErr error
 )
 
-// pgBin is where Debian installs the server programs.
-const pgBin = "/usr/lib/postgresql/15/bin"
+// BinDir returns the directory of the newest PostgreSQL server programs that Debian's
+// packages installed (/usr/lib/postgresql/<major>/bin), or "" when there is none.
+func BinDir() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestMajor := "", -1
+	for _, d := range dirs {
+		major, err := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil && major > bestMajor {
+			best, bestMajor = d, major
+		}
+	}
+	return best
+}
 
 // Available reports whether a PostgreSQL server can be had, and why not.
 func Available() error {
@@ -82,8 +97,9 @@ func start() {
 		baseURL = u
 		return
 	}
-	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil {
-		initErr = errors.New("PostgreSQL 15 is not installed (apt-get install postgresql) and WARDEN_TEST_POSTGRES is not set")
+	pgBin := BinDir()
+	if pgBin == "" {
+		initErr = errors.New("PostgreSQL is not installed (apt-get install postgresql) and WARDEN_TEST_POSTGRES is not set")
 		return
 	}
 	pg, err := user.Lookup("postgres")
