@@ -35,7 +35,8 @@ func TestKillDuringLoad(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		users    []acked
-		deleted  []string // user ids whose deletion was acknowledged
+		deleted  []string // emails whose user's deletion was acknowledged
+		delIDs   []string // and those users' ids
 		stop     atomic.Bool
 		attempts atomic.Int64
 	)
@@ -93,6 +94,7 @@ func TestKillDuringLoad(t *testing.T) {
 					if res.StatusCode == 204 {
 						mu.Lock()
 						deleted = append(deleted, email)
+						delIDs = append(delIDs, body["user_id"].(string))
 						mu.Unlock()
 					}
 				}
@@ -164,6 +166,31 @@ func TestKillDuringLoad(t *testing.T) {
 		}
 		if n != 0 {
 			t.Errorf("after the crash: %d %s", n, what)
+		}
+	}
+
+	// Every acknowledged change has its audit event: events are committed before the
+	// answer, so a kill loses none.
+	hasEvent := func(target string, actions ...string) bool {
+		var n int
+		q := `SELECT count(*) FROM audit_events WHERE target = $1 AND action IN ('` + strings.Join(actions, "','") + `')`
+		if err := db.QueryRowContext(context.Background(), q, target).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	for _, u := range users {
+		if u.linkedAnon != "" {
+			if !hasEvent(u.userID, "identity_linked") {
+				t.Errorf("acknowledged link of %s to %s has no audit event", u.email, u.userID)
+			}
+		} else if !hasEvent(u.userID, "user_created", "login") {
+			t.Errorf("acknowledged login of %s (%s) has no audit event", u.email, u.userID)
+		}
+	}
+	for _, id := range delIDs {
+		if !hasEvent(id, "user_deleted") {
+			t.Errorf("acknowledged deletion of %s has no audit event", id)
 		}
 	}
 }

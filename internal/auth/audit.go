@@ -2,104 +2,108 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/wardenauth/warden/internal/store"
 )
 
-// auditor writes audit events in the background, in batches, so that recording a login
-// never slows it down. Events still queued when the process is killed are lost (at most
-// a tenth of a second's worth); a graceful stop flushes them.
+// auditor writes audit events durably before the request that recorded them is
+// answered: every acknowledged change has its event, even across a kill. Events that
+// arrive together are written in one transaction (group commit), so the cost is one
+// commit per batch, not per event.
 type auditor struct {
-	st      store.Store
-	ch      chan store.AuditEvent
-	flushes chan chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	log     func(msg string, args ...any)
+	st   store.Store
+	ch   chan auditOp
+	done chan struct{}
+	once sync.Once
+	log  func(msg string, args ...any)
 }
 
-const auditQueue = 4096
+type auditOp struct {
+	e       store.AuditEvent
+	written chan error // nil for a flush marker's own events
+	flush   bool
+}
+
+const (
+	auditQueue = 4096
+	auditBatch = 256
+	// auditWait bounds how long a request waits for its event; past it the event is
+	// still written, and the wait is logged.
+	auditWait = 10 * time.Second
+)
 
 func newAuditor(st store.Store, log func(string, ...any)) *auditor {
-	a := &auditor{st: st, ch: make(chan store.AuditEvent, auditQueue), flushes: make(chan chan struct{}), done: make(chan struct{}), log: log}
+	a := &auditor{st: st, ch: make(chan auditOp, auditQueue), done: make(chan struct{}), log: log}
 	go a.run()
 	return a
 }
 
 func (a *auditor) run() {
 	defer close(a.done)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var batch []store.AuditEvent
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := a.st.AppendAudit(ctx, batch); err != nil {
-			a.log("writing the audit log failed", "events", len(batch), "err", err)
-		}
-		cancel()
-		batch = batch[:0]
-	}
-	for {
-		select {
-		case e, ok := <-a.ch:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, e)
-			if len(batch) >= 256 {
-				flush()
-			}
-		case <-tick.C:
-			flush()
-		case written := <-a.flushes:
-			for drained := false; !drained; {
-				select {
-				case e, ok := <-a.ch:
-					if !ok {
-						drained = true
-						break
-					}
-					batch = append(batch, e)
-				default:
-					drained = true
+	for op := range a.ch {
+		batch := []auditOp{op}
+	drain:
+		for len(batch) < auditBatch {
+			select {
+			case more, ok := <-a.ch:
+				if !ok {
+					break drain
 				}
+				batch = append(batch, more)
+			default:
+				break drain
 			}
-			flush()
-			close(written)
+		}
+		events := make([]store.AuditEvent, 0, len(batch))
+		for _, op := range batch {
+			if !op.flush {
+				events = append(events, op.e)
+			}
+		}
+		var err error
+		if len(events) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err = a.st.AppendAudit(ctx, events)
+			cancel()
+			if err != nil {
+				a.log("writing the audit log failed", "events", len(events), "err", err)
+			}
+		}
+		for _, op := range batch {
+			op.written <- err
 		}
 	}
 }
 
-// flush writes every event queued before it was called, and returns once they are in
-// the store (or ctx ends, or the auditor has stopped).
-func (a *auditor) flush(ctx context.Context) error {
-	written := make(chan struct{})
-	select {
-	case a.flushes <- written:
-	case <-a.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-written:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// record writes e and returns once it is committed (or ctx ends).
+func (a *auditor) record(ctx context.Context, e store.AuditEvent) error {
+	return a.send(ctx, auditOp{e: e, written: make(chan error, 1)})
 }
 
-func (a *auditor) add(e store.AuditEvent) {
+// flush returns once every event recorded before it is written.
+func (a *auditor) flush(ctx context.Context) error {
+	return a.send(ctx, auditOp{flush: true, written: make(chan error, 1)})
+}
+
+func (a *auditor) send(ctx context.Context, op auditOp) (err error) {
+	defer func() {
+		if recover() != nil { // the auditor was closed: the service is stopping
+			err = errors.New("audit log closed")
+		}
+	}()
 	select {
-	case a.ch <- e:
-	default:
-		a.log("audit queue full: event dropped", "action", e.Action)
+	case a.ch <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-op.written:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -108,20 +112,24 @@ func (a *auditor) close() {
 	<-a.done
 }
 
-// FlushAudit writes every audit event recorded so far to the store before it returns (for
-// tests and for readers that must see their own events).
+// FlushAudit returns once every audit event recorded so far is in the store.
 func (s *Service) FlushAudit(ctx context.Context) error { return s.audit.flush(ctx) }
 
-// Audit records an event in the app's audit log.
+// Audit records an event in the app's audit log, durably: it returns once the event is
+// committed, so that a change acknowledged after it has its event even if the process
+// is killed. A failure to write is logged; the change it describes has happened.
 func (s *Service) Audit(e store.AuditEvent) {
 	if e.At.IsZero() {
 		e.At = s.clock.Now()
 	}
-	s.audit.add(e)
+	ctx, cancel := context.WithTimeout(context.Background(), auditWait)
+	defer cancel()
+	if err := s.audit.record(ctx, e); err != nil {
+		s.log.Error("audit event not written", "app", e.AppID, "action", e.Action, "err", err)
+	}
 }
 
-// AuditLog lists an app's audit events, newest first. Events of the last tenth of a
-// second may still be on their way.
+// AuditLog lists an app's audit events, newest first.
 func (s *Service) AuditLog(ctx context.Context, appID string, f store.AuditFilter) ([]store.AuditEvent, error) {
 	app, err := s.App(appID)
 	if err != nil {

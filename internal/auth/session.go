@@ -472,6 +472,7 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal) error {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	s.log.InfoContext(ctx, "user deleted", "app", p.App.ClientAppID, "user", p.UserID)
+	s.Audit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "user_deleted", Target: p.UserID, Outcome: "success"})
 	return nil
 }
 
