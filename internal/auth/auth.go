@@ -260,6 +260,10 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Unavailable reports whether err means the store cannot serve requests now (its server
+// unreachable, the disk full), and why: such a request is worth retrying later.
+func (s *Service) Unavailable(err error) (string, bool) { return s.store.Unavailable(err) }
+
 // Apps lists the apps served, by client app id.
 func (s *Service) Apps() []*App {
 	out := make([]*App, 0, len(s.apps))

@@ -31,6 +31,7 @@ const (
 	codeDomainNotAllowed       = "DomainNotAllowed"
 	codeServiceCommandNotFound = "ServiceCommandNotFound"
 	codeInternalServerError    = "InternalServerError"
+	codeServiceUnavailable     = "ServiceUnavailable"
 )
 
 // errorMapping is the one table from the core's failure kinds to HTTP.
@@ -141,6 +142,13 @@ func (a *api) writeError(ctx context.Context, w http.ResponseWriter, err error) 
 	if errors.Is(err, context.Canceled) {
 		// The client went away; nobody reads this answer.
 		writeJSON(w, 499, errorBody{Error: "request canceled", ErrorCode: codeBadRequest})
+		return
+	}
+	if reason, ok := a.svc.Unavailable(err); ok {
+		// The database cannot serve now: say so at once, and when to try again.
+		a.log.LogAttrs(ctx, slog.LevelError, "store unavailable: "+reason, slog.String("err", err.Error()))
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "service unavailable: " + reason + "; try again shortly", ErrorCode: codeServiceUnavailable})
 		return
 	}
 	a.log.LogAttrs(ctx, slog.LevelError, "request failed", slog.String("err", err.Error()))

@@ -316,6 +316,10 @@ type Store interface {
 	// ListAudit lists an app's audit events matching f, newest first.
 	ListAudit(ctx context.Context, appID string, f AuditFilter) ([]AuditEvent, error)
 
+	// Unavailable reports whether err means the database cannot serve requests now (its
+	// server unreachable, the disk full) rather than a fault of the request, and why.
+	Unavailable(err error) (reason string, ok bool)
+
 	// Ping checks that the database answers a read and that a write transaction can be
 	// opened (for readiness).
 	Ping(ctx context.Context) error

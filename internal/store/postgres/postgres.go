@@ -7,9 +7,13 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,6 +52,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 	s := sqlstore.New(db, db, sqlstore.Dialect{
 		Name:              "postgres",
 		IsUniqueViolation: isUniqueViolation,
+		Unavailable:       unavailable,
 		LockMigrations:    `SELECT pg_advisory_xact_lock(7349201)`,
 		ForShare:          ` FOR SHARE`,
 		ForUpdate:         ` FOR NO KEY UPDATE`,
@@ -57,6 +62,26 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 		return nil, err
 	}
 	return s, nil
+}
+
+// unavailable matches the errors of a PostgreSQL server that cannot be reached or is
+// shutting down or starting up: a refused or lost connection, SQLSTATE class 08
+// (connection exception) and 57P01-57P03 (shutdown, crash shutdown, cannot connect now).
+func unavailable(err error) (string, bool) {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		if strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" {
+			return "the database server is unavailable (" + pg.Code + ")", true
+		}
+		return "", false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") {
+		return "the database server cannot be reached", true
+	}
+	return "", false
 }
 
 func isUniqueViolation(err error) bool {

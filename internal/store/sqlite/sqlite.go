@@ -82,13 +82,31 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
-	s := sqlstore.New(w, r, sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation})
+	s := sqlstore.New(w, r, sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, Unavailable: unavailable})
 	if err := s.Migrate(ctx, migrations); err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.EnableBatching()
 	return s, nil
+}
+
+// unavailable matches the errors of a database that cannot be written now: a full disk
+// (SQLITE_FULL), an I/O error, a read-only file.
+func unavailable(err error) (string, bool) {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return "", false
+	}
+	switch coded.Code() & 0xff {
+	case 13: // SQLITE_FULL
+		return "the disk is full", true
+	case 10: // SQLITE_IOERR
+		return "disk I/O error", true
+	case 8: // SQLITE_READONLY
+		return "the database file is read-only", true
+	}
+	return "", false
 }
 
 // isUniqueViolation matches SQLite's constraint errors (SQLITE_CONSTRAINT_UNIQUE and

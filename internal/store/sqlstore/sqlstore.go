@@ -38,6 +38,9 @@ type Dialect struct {
 	// on PostgreSQL: taking the update lock at once, two logins of one user cannot
 	// deadlock upgrading shared locks).
 	ForUpdate string
+	// Unavailable reports whether err means the database cannot serve requests now, and
+	// why (nil: never).
+	Unavailable func(error) (string, bool)
 }
 
 // Store is a store.Store on a SQL database. Writes go through w, reads through r (the
@@ -59,6 +62,14 @@ var _ store.Store = (*Store)(nil)
 func New(w, r *sql.DB, d Dialect) *Store { return &Store{w: w, r: r, d: d} }
 
 // Close finishes queued writes and closes the pools.
+// Unavailable implements store.Store.
+func (s *Store) Unavailable(err error) (string, bool) {
+	if err == nil || s.d.Unavailable == nil {
+		return "", false
+	}
+	return s.d.Unavailable(err)
+}
+
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

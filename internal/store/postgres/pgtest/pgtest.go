@@ -97,64 +97,95 @@ func start() {
 		baseURL = u
 		return
 	}
-	pgBin := BinDir()
-	if pgBin == "" {
-		initErr = errors.New("PostgreSQL is not installed (apt-get install postgresql) and WARDEN_TEST_POSTGRES is not set")
-		return
-	}
-	pg, err := user.Lookup("postgres")
-	if err != nil {
-		initErr = fmt.Errorf("no postgres user: %w", err)
-		return
-	}
-	dir, err := os.MkdirTemp("", "warden-pg-")
+	c, err := NewCluster()
 	if err != nil {
 		initErr = err
 		return
 	}
-	run := func(args ...string) error {
-		var cmd *exec.Cmd
-		if os.Geteuid() == 0 {
-			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
-		} else if cur, _ := user.Current(); cur != nil && cur.Username == "postgres" {
-			cmd = exec.Command(args[0], args[1:]...)
-		} else {
-			return errors.New("starting PostgreSQL needs root (runuser) or the postgres user")
-		}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, out)
-		}
-		return nil
+	if err := c.Start(); err != nil {
+		c.Remove()
+		initErr = err
+		return
+	}
+	baseURL = c.URL()
+	stopFn = c.Remove
+}
+
+// Cluster is a PostgreSQL server of a test's own, in a temporary directory, on a free
+// loopback port, that the test may stop and start again (to test a database outage).
+type Cluster struct {
+	bin, dir, data, port string
+}
+
+// NewCluster makes (initdb) a cluster; Start starts it.
+func NewCluster() (*Cluster, error) {
+	pgBin := BinDir()
+	if pgBin == "" {
+		return nil, errors.New("PostgreSQL is not installed (apt-get install postgresql) and WARDEN_TEST_POSTGRES is not set")
+	}
+	pg, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("no postgres user: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "warden-pg-")
+	if err != nil {
+		return nil, err
 	}
 	if os.Geteuid() == 0 {
 		if err := exec.Command("chown", pg.Uid+":"+pg.Gid, dir).Run(); err != nil {
-			initErr = err
-			return
+			return nil, err
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		initErr = err
-		return
+		return nil, err
 	}
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	data := filepath.Join(dir, "data")
-	if err := run(filepath.Join(pgBin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
-		initErr = err
-		return
+	c := &Cluster{bin: pgBin, dir: dir, data: filepath.Join(dir, "data"), port: port}
+	if err := c.run(filepath.Join(pgBin, "initdb"), "-D", c.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	opts := "-c listen_addresses=127.0.0.1 -p " + port + " -k " + dir + " -c fsync=off -c max_connections=300"
-	if err := run(filepath.Join(pgBin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "pg.log"), "-w", "-o", opts, "start"); err != nil {
-		initErr = err
-		return
+	return c, nil
+}
+
+// URL is the connection string of the cluster's postgres database.
+func (c *Cluster) URL() string {
+	return "postgres://postgres@127.0.0.1:" + c.port + "/postgres?sslmode=disable"
+}
+
+// Start starts the server and waits until it accepts connections.
+func (c *Cluster) Start() error {
+	opts := "-c listen_addresses=127.0.0.1 -p " + c.port + " -k " + c.dir + " -c fsync=off -c max_connections=300"
+	return c.run(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-l", filepath.Join(c.dir, "pg.log"), "-w", "-o", opts, "start")
+}
+
+// Stop stops the server (fast shutdown: sessions are ended) and waits until it is down.
+func (c *Cluster) Stop() error {
+	return c.run(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-m", "fast", "-w", "stop")
+}
+
+// Remove stops the server at once and deletes its files.
+func (c *Cluster) Remove() {
+	_ = c.run(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-m", "immediate", "-w", "stop")
+	_ = os.RemoveAll(c.dir)
+}
+
+func (c *Cluster) run(args ...string) error {
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
+	} else if cur, _ := user.Current(); cur != nil && cur.Username == "postgres" {
+		cmd = exec.Command(args[0], args[1:]...)
+	} else {
+		return errors.New("starting PostgreSQL needs root (runuser) or the postgres user")
 	}
-	baseURL = "postgres://postgres@127.0.0.1:" + port + "/postgres?sslmode=disable"
-	stopFn = func() {
-		_ = run(filepath.Join(pgBin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
-		_ = os.RemoveAll(dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, out)
 	}
+	return nil
 }
 
 // NewDatabase makes a fresh database outside a test (for the benchmark) and returns its
