@@ -26,14 +26,18 @@ import (
 const RefetchInterval = 10 * time.Second
 
 // Set is a JWK Set fetched over HTTPS and cached; an unknown kid fetches it again.
-// It only holds keys usable with its algorithm. It is safe for concurrent use.
+// It only holds keys usable with its algorithm. It is safe for concurrent use: a cached
+// key is read without waiting for anything, and one fetch runs at a time (a slow or hung
+// key server holds up only the lookups that need its answer).
 type Set struct {
 	url    string
 	alg    string
 	client *http.Client
 	now    func() time.Time
 
-	mu      sync.Mutex
+	fetching sync.Mutex // held for the whole of a fetch
+
+	mu      sync.RWMutex // guards keys and fetched; never held across a fetch
 	keys    map[string]any
 	fetched time.Time
 }
@@ -58,24 +62,39 @@ func New(raw, alg string, client *http.Client, now func() time.Time) (*Set, erro
 
 // Key returns the public key with the kid.
 func (s *Set) Key(ctx context.Context, kid string) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if k, ok := s.keys[kid]; ok {
+	if k, _, ok := s.cached(kid); ok {
 		return k, nil
 	}
-	if !s.fetched.IsZero() && s.now().Sub(s.fetched) < RefetchInterval {
+	s.fetching.Lock()
+	defer s.fetching.Unlock()
+	k, fetched, ok := s.cached(kid) // a fetch that ran meanwhile may have brought it
+	if ok {
+		return k, nil
+	}
+	if !fetched.IsZero() && s.now().Sub(fetched) < RefetchInterval {
 		return nil, fmt.Errorf("no key with kid %q", kid)
 	}
 	keys, err := s.fetch(ctx)
+	s.mu.Lock()
 	s.fetched = s.now()
+	if err == nil {
+		s.keys = keys
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	s.keys = keys
-	if k, ok := s.keys[kid]; ok {
+	if k, ok := keys[kid]; ok {
 		return k, nil
 	}
 	return nil, fmt.Errorf("no key with kid %q", kid)
+}
+
+func (s *Set) cached(kid string) (any, time.Time, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.keys[kid]
+	return k, s.fetched, ok
 }
 
 type jwk struct {
