@@ -35,7 +35,15 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long each scenario runs")
 	out := flag.String("out", "BENCHMARKS.md", "report file")
 	withPG := flag.Bool("postgres", true, "also run on PostgreSQL when available")
+	soakFor := flag.Duration("soak", 0, "instead of the benchmark, run a mixed load this long and report memory and goroutines (go run ./bench -soak 10m)")
 	flag.Parse()
+	if *soakFor > 0 {
+		if err := runSoak(*soakFor, *out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*duration, *out, *withPG); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -104,6 +112,23 @@ func run(duration time.Duration, out string, withPG bool) error {
 	fmt.Print(report)
 	return nil
 }
+
+func runSoak(duration time.Duration, out string) error {
+	dir, err := os.MkdirTemp("", "warden-soak-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "warden")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/warden")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building warden: %w", err)
+	}
+	return soak(bin, dir, duration, out)
+}
+
+func numCPU() int { return runtime.NumCPU() }
 
 func measureHash() time.Duration {
 	h, _ := password.NewHasher(password.DefaultParams, 1)
