@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -66,7 +65,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser tests failed: %v\nserver log:\n%s", err, srv.log.String())
 	}
-	if !strings.Contains(srv.log.String(), "path=/api/client/v2.0/app/web-abcde/location status=403") {
+	if !srv.waitLog(t, "path=/api/client/v2.0/app/web-abcde/location status=403") {
 		t.Errorf("the server did not refuse the blocked origin with 403:\n%s", srv.log.String())
 	}
 }

@@ -153,6 +153,20 @@ func startServerEnv(t testing.TB, env []string, args ...string) *server {
 	return nil
 }
 
+// waitLog waits until the server's log holds want: its output reaches the test through a
+// pipe, a little after the server wrote it.
+func (s *server) waitLog(t testing.TB, want string) bool {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(s.log.String(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 // stop sends SIGTERM and waits for the process to end; it returns its exit error.
 func (s *server) stop(t testing.TB) error {
 	t.Helper()

@@ -3,7 +3,6 @@ package e2e
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wardenauth/warden/internal/store/postgres/pgtest"
@@ -73,7 +72,7 @@ func TestDataSourcesShareOnePostgreSQL(t *testing.T) {
 	app := filepath.Join(repoRoot(t), "examples", "todo")
 	a := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
 	b := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
-	if !strings.Contains(a.log.String(), "engine=embedded-postgresql") {
+	if !a.waitLog(t, "engine=embedded-postgresql") {
 		t.Fatalf("the data source is not on PostgreSQL:\n%s", a.log.String())
 	}
 	base := "/api/client/v2.0/app/todo-abcde"

@@ -82,10 +82,9 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 		"triggers/onLogin.json":                  `{"name": "onLogin", "type": "AUTHENTICATION"}`,
 	})
 	srv := startServer(t, "--app", dir)
-	log := srv.log.String()
 	for _, want := range []string{`provider type \"oauth2-github\" is not supported yet`, "triggers is present but not served", `msg="data source" app=parts-abcde name=mongodb-atlas engine=embedded`} {
-		if !strings.Contains(log, want) {
-			t.Errorf("start-up log does not say %q:\n%s", want, log)
+		if !srv.waitLog(t, want) {
+			t.Errorf("start-up log does not say %q:\n%s", want, srv.log.String())
 		}
 	}
 	if st, ct, body := call(t, "POST", srv.URL+"/api/client/v2.0/app/parts-abcde/auth/providers/oauth2-github/login", "", map[string]string{"id_token": "x"}); st != 501 || ct != "application/json" || body["error_code"] != "AuthProviderNotFound" {
