@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -181,6 +183,12 @@ func TestOAuthRedirectFlow(t *testing.T) {
 		t.Fatalf("identities after link = %v", prof["identities"])
 	}
 
+	// The redirect flow ends in the same place as every login: its events are audited.
+	events := auditActions(t, srv.DataDir)
+	if !events[parts[2]+" user_created"] || !events[ua[2]+" identity_linked"] {
+		t.Fatalf("the redirect login and link are not in the audit log: %v", events)
+	}
+
 	// A link flow started with one user's token cannot finish in another browser: the
 	// attacker's consent URL, opened by a victim, links nothing (login CSRF).
 	_, _, attacker := call(t, "POST", srv.URL+"/api/client/v2.0/app/"+oauthAppID+"/auth/providers/anon-user/login", "", map[string]any{})
@@ -244,4 +252,28 @@ func serveIdPHelper(t *testing.T, idp *idptest.IdP) string {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + ln.Addr().String()
+}
+
+// auditActions reads the audit log of the server's SQLite database: "target action" pairs.
+func auditActions(t *testing.T, dataDir string) map[string]bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "warden.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(context.Background(), `SELECT target, action FROM audit_events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var target, action string
+		if err := rows.Scan(&target, &action); err != nil {
+			t.Fatal(err)
+		}
+		out[target+" "+action] = true
+	}
+	return out
 }

@@ -69,8 +69,7 @@ func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (Redi
 		return RedirectStarted{}, fail(ErrInvalidInput, fmt.Sprintf("redirect URL %q is not in the provider's redirect_uris", r.Redirect))
 	}
 	st := store.OAuthState{AppID: app.ClientAppID, Provider: r.Provider, ClientState: r.ClientState, Redirect: r.Redirect, Callback: r.Callback,
-		Device: map[string]any{"deviceId": r.Device.ID, "platform": r.Device.Platform, "platformVersion": r.Device.PlatformVersion,
-			"sdkVersion": r.Device.SDKVersion, "appId": r.Device.AppName, "appVersion": r.Device.AppVersion}}
+		Device: r.Device.Map()}
 	if r.LinkAccessToken != "" {
 		p, err := s.Authenticate(ctx, r.LinkAccessToken)
 		if err != nil {
@@ -97,13 +96,23 @@ func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (Redi
 	return RedirectStarted{ConsentURL: red.AuthURL(st.ID, r.Callback), StateID: st.ID, BrowserSecret: secret}, nil
 }
 
+// RedirectFinish is the provider's callback of a browser OAuth login.
+type RedirectFinish struct {
+	StateID       string
+	BrowserSecret string // from the cookie of the browser that came back
+	Code          string
+	Refusal       string // the provider's error, when it refused
+	IP            string // the browser's address, for the audit log
+}
+
 // FinishRedirectLogin handles the provider's callback: it takes the state (once), checks
 // that the browser is the one that started the login (browserSecret, from its cookie),
 // exchanges the code, logs in (or links), and returns the URL to send the browser to:
 // the app's redirect URL with the result in its fragment, as realm-web's
 // handleAuthRedirect reads it. An unknown or expired state, or another browser, is an
 // error; every other failure is reported in the fragment.
-func (s *Service) FinishRedirectLogin(ctx context.Context, stateID, browserSecret, code, refusal string) (string, error) {
+func (s *Service) FinishRedirectLogin(ctx context.Context, f RedirectFinish) (string, error) {
+	stateID, browserSecret, code, refusal := f.StateID, f.BrowserSecret, f.Code, f.Refusal
 	st, err := s.store.TakeOAuthState(ctx, stateID, s.clock.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return "", fail(ErrInvalidInput, "unknown or expired OAuth state: start the login again")
@@ -145,25 +154,23 @@ func (s *Service) FinishRedirectLogin(ctx context.Context, stateID, browserSecre
 	if err != nil {
 		return finish(providerError(err, false))
 	}
-	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: s.clock.Now()}
+	var linker *Principal
 	if st.LinkSessionID != "" {
 		sess, err := s.store.GetSession(ctx, app.ClientAppID, st.LinkSessionID)
 		if err != nil {
 			return finish(fail(ErrInvalidSession, "invalid session: the linking session ended"))
 		}
-		res, err := s.link(ctx, principalOf(app, sess), identity)
-		if err != nil {
-			return finish(err)
-		}
+		p := principalOf(app, sess)
+		linker = &p
+	}
+	res, err := s.completeLogin(ctx, app, entry, ident, linker, DeviceFrom(st.Device), f.IP)
+	if err != nil {
+		return finish(err)
+	}
+	if linker != nil {
 		fragment.Set("_baas_link", "ok")
 		fragment.Set("_baas_ua", strings.Join([]string{res.AccessToken, "", res.UserID, res.DeviceID}, "$"))
 		return finish(nil)
-	}
-	str := func(k string) string { v, _ := st.Device[k].(string); return v }
-	res, err := s.openSession(ctx, app, entry, ident, identity, Device{ID: str("deviceId"), Platform: str("platform"), PlatformVersion: str("platformVersion"),
-		SDKVersion: str("sdkVersion"), AppName: str("appId"), AppVersion: str("appVersion")})
-	if err != nil {
-		return finish(err)
 	}
 	fragment.Set("_baas_ua", strings.Join([]string{res.AccessToken, res.RefreshToken, res.UserID, res.DeviceID}, "$"))
 	return finish(nil)

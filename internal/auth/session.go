@@ -30,6 +30,29 @@ type Device struct {
 	AppVersion      string
 }
 
+// DeviceFrom reads a device as the SDKs send it ({deviceId, platform, platformVersion,
+// sdkVersion, appId, appVersion}, in a login's options.device or an OAuth login's device
+// parameter). A deviceId may be an ObjectId or its hex; fields of another type are left
+// empty.
+func DeviceFrom(m map[string]any) Device {
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	d := Device{Platform: str("platform"), PlatformVersion: str("platformVersion"), SDKVersion: str("sdkVersion"),
+		AppName: str("appId"), AppVersion: str("appVersion")}
+	switch id := m["deviceId"].(type) {
+	case bson.ObjectID:
+		d.ID = id.Hex()
+	case string:
+		d.ID = strings.ToLower(id)
+	}
+	return d
+}
+
+// Map is the device in the form DeviceFrom reads.
+func (d Device) Map() map[string]any {
+	return map[string]any{"deviceId": d.ID, "platform": d.Platform, "platformVersion": d.PlatformVersion,
+		"sdkVersion": d.SDKVersion, "appId": d.AppName, "appVersion": d.AppVersion}
+}
+
 // LoginRequest is one login (or, with LinkAccessToken set, one link) attempt.
 type LoginRequest struct {
 	AppID       string
@@ -115,25 +138,32 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 			s.log.WarnContext(ctx, "clearing failed logins failed", "err", err)
 		}
 	}
+	return s.completeLogin(ctx, app, entry, ident, linker, req.Device, req.IP)
+}
+
+// completeLogin is where every login flow ends once a provider has named the identity
+// (LogIn, and the OAuth redirect's callback): it links the identity to linker's user, or
+// opens a session (creating the user at its identity's first login), and records the
+// metrics and audit events of either.
+func (s *Service) completeLogin(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, linker *Principal, dev Device, ip string) (LoginResult, error) {
 	s.metrics.Login(entry.cfg.Type, "success")
-	now := s.clock.Now()
-	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: now}
+	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: s.clock.Now()}
 	if linker != nil {
 		res, err := s.link(ctx, *linker, identity)
 		if err == nil {
-			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + linker.UserID, Action: "identity_linked", Target: linker.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: req.IP})
+			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + linker.UserID, Action: "identity_linked", Target: linker.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
 		}
 		return res, err
 	}
-	res, err := s.openSession(ctx, app, entry, ident, identity, req.Device)
+	res, err := s.openSession(ctx, app, entry, ident, identity, dev)
 	if err == nil {
 		action := "login"
 		if res.Created {
 			action = "user_created"
 		}
-		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + res.UserID, Action: action, Target: res.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: req.IP})
+		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + res.UserID, Action: action, Target: res.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
 	} else if errors.Is(err, ErrUserDisabled) {
-		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: identity.ID, Outcome: "disabled", Detail: entry.cfg.Type, IP: req.IP})
+		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: identity.ID, Outcome: "disabled", Detail: entry.cfg.Type, IP: ip})
 	}
 	return res, err
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/metrics"
 	"github.com/wardenauth/warden/internal/ratelimit"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // MaxBodyBytes is the largest request body accepted (1 MiB); larger bodies get 413.
@@ -264,18 +263,7 @@ func deviceFrom(body map[string]any) (auth.Device, error) {
 	if !ok {
 		return auth.Device{}, &apiError{http.StatusBadRequest, codeInvalidParameter, "'options.device' must be an object"}
 	}
-	str := func(k string) string { s, _ := dm[k].(string); return s }
-	d := auth.Device{
-		Platform: str("platform"), PlatformVersion: str("platformVersion"), SDKVersion: str("sdkVersion"),
-		AppName: str("appId"), AppVersion: str("appVersion"),
-	}
-	switch id := dm["deviceId"].(type) {
-	case bson.ObjectID:
-		d.ID = id.Hex()
-	case string:
-		d.ID = strings.ToLower(id)
-	}
-	return d, nil
+	return auth.DeviceFrom(dm), nil
 }
 
 func (a *api) login(w http.ResponseWriter, r *http.Request) {
@@ -365,9 +353,7 @@ func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			var dev map[string]any
 			if json.Unmarshal(raw, &dev) == nil {
-				str := func(k string) string { s, _ := dev[k].(string); return s }
-				start.Device = auth.Device{ID: str("deviceId"), Platform: str("platform"), PlatformVersion: str("platformVersion"),
-					SDKVersion: str("sdkVersion"), AppName: str("appId"), AppVersion: str("appVersion")}
+				start.Device = auth.DeviceFrom(dev)
 			}
 		}
 	}
@@ -451,7 +437,7 @@ func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		http.SetCookie(w, &http.Cookie{Name: oauthCookie(state), Path: prefix + "/auth/callback", MaxAge: -1, HttpOnly: true})
 	}
-	to, err := a.svc.FinishRedirectLogin(ctx, state, secret, r.FormValue("code"), refusal)
+	to, err := a.svc.FinishRedirectLogin(ctx, auth.RedirectFinish{StateID: state, BrowserSecret: secret, Code: r.FormValue("code"), Refusal: refusal, IP: a.clientIP(r)})
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
