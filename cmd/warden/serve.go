@@ -248,7 +248,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	root := http.NewServeMux()
-	root.Handle(adminapi.Prefix+"/", adminapi.New(svc, log))
+	root.Handle(adminapi.Prefix+"/", adminapi.New(svc, adminapi.Options{Logger: log, TrustedProxies: proxies}))
 	root.Handle(console.Path, console.Handler())
 	root.Handle(strings.TrimSuffix(console.Path, "/"), console.Handler())
 	root.Handle("/", clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static,

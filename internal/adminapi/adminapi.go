@@ -17,13 +17,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/clientip"
 	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/httplog"
 	"github.com/wardenauth/warden/internal/store"
@@ -38,6 +39,7 @@ var openapi []byte
 type api struct {
 	svc *auth.Service
 	log *slog.Logger
+	ips clientip.Resolver
 }
 
 type handler func(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error)
@@ -79,8 +81,8 @@ func Routes() []string {
 }
 
 // New returns the admin API handler.
-func New(svc *auth.Service, log *slog.Logger) http.Handler {
-	a := &api{svc: svc, log: log}
+func New(svc *auth.Service, opts Options) http.Handler {
+	a := &api{svc: svc, log: opts.Logger, ips: clientip.Resolver{Trusted: opts.TrustedProxies}}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -213,17 +215,17 @@ func body(r *http.Request, v any) error {
 	return nil
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// Options configure the admin API.
+type Options struct {
+	Logger *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-For names the client (for the audit
+	// log's addresses).
+	TrustedProxies []netip.Prefix
 }
 
 // record writes an admin action to the app's audit log.
 func (a *api) record(r *http.Request, admin store.AdminKey, action, target, detail string) {
-	a.svc.Audit(store.AuditEvent{AppID: r.PathValue("app"), Actor: "admin:" + admin.Name, Action: action, Target: target, Outcome: "success", Detail: detail, IP: clientIP(r)})
+	a.svc.Audit(store.AuditEvent{AppID: r.PathValue("app"), Actor: "admin:" + admin.Name, Action: action, Target: target, Outcome: "success", Detail: detail, IP: a.ips.Of(r)})
 }
 
 func (a *api) app(r *http.Request) (string, error) {

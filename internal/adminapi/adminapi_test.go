@@ -68,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(adminapi.New(svc, nil))
+	srv := httptest.NewServer(adminapi.New(svc, adminapi.Options{}))
 	t.Cleanup(srv.Close)
 	return &env{svc: svc, srv: srv, key: key}
 }

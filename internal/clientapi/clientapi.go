@@ -17,6 +17,7 @@ import (
 
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/auth/provider"
+	"github.com/wardenauth/warden/internal/clientip"
 	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/metrics"
 	"github.com/wardenauth/warden/internal/ratelimit"
@@ -43,13 +44,13 @@ type Options struct {
 }
 
 type api struct {
-	static         http.Handler
-	limiter        *ratelimit.Limiter
-	trustedProxies []netip.Prefix
-	metrics        *metrics.Metrics
-	svc            *auth.Service
-	log            *slog.Logger
-	publicURL      string
+	static    http.Handler
+	limiter   *ratelimit.Limiter
+	ips       clientip.Resolver
+	metrics   *metrics.Metrics
+	svc       *auth.Service
+	log       *slog.Logger
+	publicURL string
 }
 
 const prefix = "/api/client/v2.0"
@@ -58,7 +59,7 @@ const prefix = "/api/client/v2.0"
 // included).
 func New(svc *auth.Service, opts Options) http.Handler {
 	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/"), static: opts.Static,
-		limiter: opts.Limiter, trustedProxies: opts.TrustedProxies, metrics: opts.Metrics}
+		limiter: opts.Limiter, ips: clientip.Resolver{Trusted: opts.TrustedProxies}, metrics: opts.Metrics}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -278,7 +279,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := a.clientIP(r)
-	if !a.limit(w, r, check{"login.ip", limitKeyIP(ip)}) {
+	if !a.limit(w, r, check{ratelimit.LoginIP, limitKeyIP(ip)}) {
 		return
 	}
 	body, err := readObject(w, r)
@@ -288,12 +289,12 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PathValue("provider") {
 	case "local-userpass":
-		if user, _ := body["username"].(string); !a.limit(w, r, check{"login.account", accountKey(app.ClientAppID, user)}) {
+		if user, _ := body["username"].(string); !a.limit(w, r, check{ratelimit.LoginAccount, accountKey(app.ClientAppID, user)}) {
 			return
 		}
 	case "api-key":
 		key, _ := body["key"].(string)
-		if !a.limit(w, r, check{"apikey.ip", limitKeyIP(ip)}, check{"login.account", secretKey(app.ClientAppID, key)}) {
+		if !a.limit(w, r, check{ratelimit.APIKeyIP, limitKeyIP(ip)}, check{ratelimit.LoginAccount, secretKey(app.ClientAppID, key)}) {
 			return
 		}
 	}
@@ -329,7 +330,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 // linking user's access token) gets the same URL in the X-BaaS-Location header instead.
 func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !a.limit(w, r, check{"login.ip", limitKeyIP(a.clientIP(r))}) {
+	if !a.limit(w, r, check{ratelimit.LoginIP, limitKeyIP(a.clientIP(r))}) {
 		return
 	}
 	if app, err := a.svc.App(r.PathValue("app")); err == nil {
@@ -502,7 +503,7 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 		a.writeError(r.Context(), w, err)
 		return
 	}
-	if !a.limit(w, r, check{"refresh.ip", limitKeyIP(a.clientIP(r))}, check{"refresh.session", secretKey("", tok)}) {
+	if !a.limit(w, r, check{ratelimit.RefreshIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.RefreshSession, secretKey("", tok)}) {
 		return
 	}
 	// Rotation is for clients that opt in (the Go SDK does); the Realm SDKs keep one

@@ -2,13 +2,13 @@ package clientapi
 
 import (
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/ejson"
 	"github.com/wardenauth/warden/internal/function"
+	"github.com/wardenauth/warden/internal/ratelimit"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -26,7 +26,7 @@ func (a *api) callFunction(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
 		return
 	}
-	if !a.limit(w, r, check{"function.ip", limitKeyIP(a.clientIP(r))}, check{"function.user", p.App.ClientAppID + "|" + p.UserID}) {
+	if !a.limit(w, r, check{ratelimit.FunctionIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.FunctionUser, p.App.ClientAppID + "|" + p.UserID}) {
 		return
 	}
 	raw, err := readBody(w, r)
@@ -87,7 +87,7 @@ func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return
 	}
 	args, _ := ejson.Plain(rawArgs).([]any)
-	out, err := a.svc.CallFunction(ctx, p, name, args, requestInfo(r))
+	out, err := a.svc.CallFunction(ctx, p, name, args, a.requestInfo(r))
 	if err != nil {
 		a.writeError(ctx, w, err)
 		return
@@ -121,7 +121,7 @@ func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
 		return
 	}
-	if !a.limit(w, r, check{"function.ip", limitKeyIP(a.clientIP(r))}, check{"function.user", p.App.ClientAppID + "|" + p.UserID}) {
+	if !a.limit(w, r, check{ratelimit.FunctionIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.FunctionUser, p.App.ClientAppID + "|" + p.UserID}) {
 		return
 	}
 	raw, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("baas_request"))
@@ -161,11 +161,8 @@ func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 
 // requestInfo is context.request: the caller's address and user agent (never the body,
 // and never the query string, which may carry a token).
-func requestInfo(r *http.Request) function.Request {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
+func (a *api) requestInfo(r *http.Request) function.Request {
+	ip := a.clientIP(r)
 	headers := map[string][]string{}
 	for k, v := range r.Header {
 		if k == "Authorization" || k == "Cookie" {

@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wardenauth/warden/internal/ratelimit"
@@ -19,7 +17,10 @@ import (
 const codeTooManyRequests = "TooManyRequests"
 
 // check is one limit to count a request against, and its key.
-type check struct{ name, key string }
+type check struct {
+	name ratelimit.Name
+	key  string
+}
 
 // limit counts the request against each check. The tightest decision is shown in the
 // RateLimit-* headers; when one refuses, the request is answered with 429, Retry-After
@@ -74,39 +75,8 @@ func limitKeyIP(ip string) string {
 	return prefix.String()
 }
 
-// clientIP is the address the request came from: the peer, or, when the peer is a
-// trusted proxy, the last address in X-Forwarded-For that is not a trusted proxy.
-func (a *api) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !a.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !a.trusted(ip) {
-			return ip.String()
-		}
-	}
-	return host
-}
-
-func (a *api) trusted(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	for _, p := range a.trustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
+// clientIP is the address the request came from, through the trusted proxies.
+func (a *api) clientIP(r *http.Request) string { return a.ips.Of(r) }
 
 // accountKey names an account for the per-account limits: the app and the email (as
 // compared), or a hash of a secret (an API key) so that no secret is kept in a counter.

@@ -2,6 +2,8 @@ package clientapi
 
 import (
 	"net/http"
+
+	"github.com/wardenauth/warden/internal/ratelimit"
 )
 
 // Rate-limit families of the email/password operations.
@@ -25,9 +27,9 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fam
 		a.writeError(ctx, w, err)
 		return
 	}
-	ipLimit := "mail.ip"
+	ipLimit := ratelimit.MailIP
 	if family == limitRegister {
-		ipLimit = "register.ip"
+		ipLimit = ratelimit.RegisterIP
 	}
 	if !a.limit(w, r, check{ipLimit, limitKeyIP(a.clientIP(r))}) {
 		return
@@ -48,11 +50,11 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fam
 	}
 	switch family {
 	case limitRegister:
-		if !a.limit(w, r, check{"register.account", accountKey(app.ClientAppID, vals["email"])}) {
+		if !a.limit(w, r, check{ratelimit.RegisterEmail, accountKey(app.ClientAppID, vals["email"])}) {
 			return
 		}
 	case limitMail:
-		if !a.limit(w, r, check{"mail.account", accountKey(app.ClientAppID, vals["email"])}) {
+		if !a.limit(w, r, check{ratelimit.MailAccount, accountKey(app.ClientAppID, vals["email"])}) {
 			return
 		}
 	}
@@ -105,7 +107,7 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkOrigin(r, app)
 	}
-	if err == nil && !a.limit(w, r, check{"mail.ip", limitKeyIP(a.clientIP(r))}) {
+	if err == nil && !a.limit(w, r, check{ratelimit.MailIP, limitKeyIP(a.clientIP(r))}) {
 		return
 	}
 	var body map[string]any
@@ -116,7 +118,7 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		email, err = stringField(body, "email", true)
 	}
-	if err == nil && !a.limit(w, r, check{"mail.account", accountKey(app.ClientAppID, email)}) {
+	if err == nil && !a.limit(w, r, check{ratelimit.MailAccount, accountKey(app.ClientAppID, email)}) {
 		return
 	}
 	if err == nil {

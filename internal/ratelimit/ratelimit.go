@@ -30,19 +30,38 @@ func (l Limit) String() string {
 	return fmt.Sprintf("%s=%d/%s", l.Name, l.Max, l.Window)
 }
 
-// The named limits and their defaults.
+// Name names a limit. The HTTP layer counts against these constants only, so that a
+// typo is a compile error, not a limit that is silently off.
+type Name string
+
+// The named limits.
+const (
+	LoginIP        Name = "login.ip"         // every login and link, per client address
+	LoginAccount   Name = "login.account"    // password and API-key logins, per account
+	RegisterIP     Name = "register.ip"      // registrations per client address
+	RegisterEmail  Name = "register.account" // registrations of one email
+	MailIP         Name = "mail.ip"          // confirmation and reset requests per address
+	MailAccount    Name = "mail.account"     // confirmation and reset requests per email
+	RefreshIP      Name = "refresh.ip"       // refreshes per client address
+	RefreshSession Name = "refresh.session"  // refreshes per session
+	APIKeyIP       Name = "apikey.ip"        // API-key logins per address
+	FunctionIP     Name = "function.ip"      // functions/call (functions and MongoDB actions) per address
+	FunctionUser   Name = "function.user"    // functions/call per user
+)
+
+// Defaults are the limits and their default bounds.
 var Defaults = []Limit{
-	{"login.ip", 120, time.Minute},       // every login and link, per client address
-	{"login.account", 30, time.Minute},   // password and API-key logins, per account
-	{"register.ip", 60, time.Hour},       // registrations per client address
-	{"register.account", 5, time.Hour},   // registrations of one email
-	{"mail.ip", 60, time.Hour},           // confirmation and reset requests per address
-	{"mail.account", 10, time.Hour},      // confirmation and reset requests per email
-	{"refresh.ip", 600, time.Minute},     // refreshes per client address
-	{"refresh.session", 60, time.Minute}, // refreshes per session
-	{"apikey.ip", 60, time.Minute},       // API-key logins per address
-	{"function.ip", 1200, time.Minute},   // functions/call (functions and MongoDB actions) per address
-	{"function.user", 600, time.Minute},  // functions/call per user
+	{string(LoginIP), 120, time.Minute},
+	{string(LoginAccount), 30, time.Minute},
+	{string(RegisterIP), 60, time.Hour},
+	{string(RegisterEmail), 5, time.Hour},
+	{string(MailIP), 60, time.Hour},
+	{string(MailAccount), 10, time.Hour},
+	{string(RefreshIP), 600, time.Minute},
+	{string(RefreshSession), 60, time.Minute},
+	{string(APIKeyIP), 60, time.Minute},
+	{string(FunctionIP), 1200, time.Minute},
+	{string(FunctionUser), 600, time.Minute},
 }
 
 // Parse reads NAME=MAX/WINDOW (login.ip=100/1m) or NAME=off; NAME "all" with "off"
@@ -154,11 +173,15 @@ func (l *Limiter) Limits() []Limit {
 // Allow counts one hit of key against the named limit. A limit that is off, or a
 // counter that fails (logged), allows: an outage of the counter must not lock everybody
 // out.
-func (l *Limiter) Allow(ctx context.Context, name, key string) Decision {
+func (l *Limiter) Allow(ctx context.Context, limit Name, key string) Decision {
 	if l == nil {
 		return Decision{Allowed: true}
 	}
-	lim := l.limits[name]
+	name := string(limit)
+	lim, known := l.limits[name]
+	if !known {
+		panic("ratelimit: unknown limit " + name) // a programming error: every Name is in Defaults
+	}
 	if lim.Max <= 0 {
 		return Decision{Limit: lim, Allowed: true}
 	}
