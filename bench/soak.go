@@ -55,6 +55,7 @@ func soak(bin, dir string, duration time.Duration, out string) error {
 		}
 	}
 	stop := make(chan struct{})
+	var gate sync.RWMutex // the sampler takes it to pause the clients for a quiet count
 	var wg sync.WaitGroup
 	for w := range 16 {
 		wg.Add(1)
@@ -66,6 +67,7 @@ func soak(bin, dir string, duration time.Duration, out string) error {
 					return
 				default:
 				}
+				gate.RLock()
 				code, body := post(client, app+"/auth/providers/anon-user/login", "", `{}`)
 				count(code)
 				var login map[string]string
@@ -84,6 +86,7 @@ func soak(bin, dir string, duration time.Duration, out string) error {
 				req, _ := http.NewRequest("DELETE", api+"/auth/session", nil)
 				req.Header.Set("Authorization", "Bearer "+login["refresh_token"])
 				count(do(client, req))
+				gate.RUnlock()
 			}
 		}()
 	}
@@ -94,21 +97,51 @@ func soak(bin, dir string, duration time.Duration, out string) error {
 		s := samples[len(samples)-1]
 		fmt.Fprintf(os.Stderr, "soak %v: RSS %d MB, %d goroutines, %d requests, %d failures\n", s.at, s.rssKB/1024, s.goroutines, requests.Load(), failures.Load())
 	}
-	// The first sample is taken after a minute of load (or a tenth of the run): caches,
-	// pools and runtimes have filled by then; the report compares it with the last.
+	// quiet pauses the clients and counts the goroutines once no request is in flight and
+	// the count has settled: under load the count follows the requests in flight.
+	quiet := func() int {
+		gate.Lock()
+		defer gate.Unlock()
+		last, same := -1, 0
+		for same < 3 {
+			time.Sleep(time.Second)
+			n := goroutines(metricsAddr)
+			if n == last {
+				same++
+			} else {
+				last, same = n, 0
+			}
+		}
+		return last
+	}
+	// The first figures are taken after a minute of load (or a tenth of the run): caches,
+	// pools and runtimes have filled by then.
 	warm := min(time.Minute, duration/10)
 	time.Sleep(warm)
+	quietStart := quiet()
 	sample()
 	for time.Since(start) < duration {
 		time.Sleep(min(10*time.Second, duration-time.Since(start)+time.Millisecond))
 		sample()
 	}
+	quietEnd := quiet()
 	close(stop)
 	wg.Wait()
 
+	// RSS moves with the garbage collector: the mean of the first third of the samples is
+	// compared with the mean of the last third.
+	third := max(len(samples)/3, 1)
+	mean := func(ss []soakSample) int {
+		total := 0
+		for _, s := range ss {
+			total += s.rssKB
+		}
+		return total / len(ss)
+	}
+	firstRSS, lastRSS := mean(samples[:third]), mean(samples[len(samples)-third:])
 	first, last := samples[0], samples[len(samples)-1]
-	rssGrowth := 100 * float64(last.rssKB-first.rssKB) / float64(first.rssKB)
-	gGrowth := 100 * float64(last.goroutines-first.goroutines) / float64(max(first.goroutines, 1))
+	rssGrowth := 100 * float64(lastRSS-firstRSS) / float64(firstRSS)
+	gGrowth := 100 * float64(quietEnd-quietStart) / float64(max(quietStart, 1))
 	verdict := func(g float64) string {
 		if g < 10 {
 			return "met"
@@ -118,9 +151,9 @@ func soak(bin, dir string, duration time.Duration, out string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Soak\n\n")
 	fmt.Fprintf(&b, "`go run ./bench -soak %s`: 16 clients loop over an anonymous login, five refreshes and profile reads, a function call and a log-out (one client adds a password login every 20 loops), against `warden serve` on SQLite (synchronous=FULL, default log level, rate limits off), on %s (%d cores).\n\n", duration, cpuModel(), numCPU())
-	fmt.Fprintf(&b, "| | after %v | after %v | growth |\n|---|---|---|---|\n", first.at, last.at)
-	fmt.Fprintf(&b, "| RSS | %d MB | %d MB | %+.1f %% (goal under 10 %%: %s) |\n", first.rssKB/1024, last.rssKB/1024, rssGrowth, verdict(rssGrowth))
-	fmt.Fprintf(&b, "| goroutines | %d | %d | %+.1f %% (goal under 10 %%: %s) |\n\n", first.goroutines, last.goroutines, gGrowth, verdict(gGrowth))
+	fmt.Fprintf(&b, "| | start (from %v) | end (to %v) | growth |\n|---|---|---|---|\n", first.at, last.at)
+	fmt.Fprintf(&b, "| RSS, mean of the first and last third of the samples (every 10 s) | %d MB | %d MB | %+.1f %% (goal under 10 %%: %s) |\n", firstRSS/1024, lastRSS/1024, rssGrowth, verdict(rssGrowth))
+	fmt.Fprintf(&b, "| goroutines, with the clients paused and the count settled | %d | %d | %+.1f %% (goal under 10 %%: %s) |\n\n", quietStart, quietEnd, gGrowth, verdict(gGrowth))
 	fmt.Fprintf(&b, "%d requests, %d failed.\n", requests.Load(), failures.Load())
 	report := b.String()
 	fmt.Print(report)
