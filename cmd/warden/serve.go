@@ -213,14 +213,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	met := metrics.New()
 	lockout := auth.DefaultLockout
-	lockout.Threshold = cfg.lockout
-	if cfg.lockout <= 0 {
-		lockout.Threshold = -1
-	}
+	lockout.Threshold = max(cfg.lockout, 0)
 	svc, notices, err := auth.New(auth.Options{
 		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Logger: log, Secrets: secrets,
 		Apps: apps, RefreshTTL: cfg.refreshTTL, Functions: engines, Data: sources,
-		Lockout: lockout, Metrics: met, MinPasswordLength: cfg.minPassword,
+		Lockout: &lockout, Metrics: met, MinPasswordLength: cfg.minPassword,
 	})
 	if err != nil {
 		return err

@@ -1,7 +1,10 @@
-// Package auth is Warden's core: logging users in through their app's providers,
-// linking identities, sessions (refresh, log out), profiles, deleting users, and the
-// email/password flows. It knows no HTTP and no SQL: it speaks to a store.Store, signs
-// with a token.Ring, hashes with a password.Hasher and mails through a mail.Sender.
+// Package auth is Warden's core: logging users in through their app's providers
+// (including the browser OAuth redirect, whose URLs it builds), linking identities,
+// sessions (refresh, log out), profiles, deleting users, the email/password flows, API
+// keys, push registrations, the operators' tools, the audit log, and the pass-through to
+// functions and data sources. It serves no HTTP requests and writes no SQL: it speaks to
+// a store.Store, signs with a token.Ring, hashes with a password.Hasher and mails through
+// a mail.Sender.
 package auth
 
 import (
@@ -75,9 +78,9 @@ type Options struct {
 	AccessTTL time.Duration
 	// RefreshTTL is the refresh-token lifetime for apps that do not set one (default 60 days).
 	RefreshTTL time.Duration
-	// Lockout is the failed-login lockout policy (zero value: DefaultLockout; Threshold
-	// -1 turns it off).
-	Lockout LockoutPolicy
+	// Lockout is the failed-login lockout policy (nil: DefaultLockout). A Threshold of 0
+	// turns it off, as --lockout-threshold 0 does.
+	Lockout *LockoutPolicy
 	// Metrics records logins, refreshes and lockouts (nil: none).
 	Metrics *metrics.Metrics
 	// MinPasswordLength is the shortest new password accepted (0: App Services' 6).
@@ -141,7 +144,7 @@ func New(opts Options) (*Service, []string, error) {
 	s := &Service{
 		store: opts.Store, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
-		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: opts.Lockout, metrics: opts.Metrics,
+		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: DefaultLockout, metrics: opts.Metrics,
 	}
 	s.minPassword = max(opts.MinPasswordLength, MinPasswordLength)
 	s.audit = newAuditor(opts.Store, func(msg string, args ...any) { s.log.Error(msg, args...) })
@@ -149,8 +152,8 @@ func New(opts Options) (*Service, []string, error) {
 	if s.rotationGrace == 0 {
 		s.rotationGrace = DefaultRotationGrace
 	}
-	if s.lockout == (LockoutPolicy{}) {
-		s.lockout = DefaultLockout
+	if opts.Lockout != nil {
+		s.lockout = *opts.Lockout
 	}
 	if s.clock == nil {
 		s.clock = SystemClock{}
@@ -305,8 +308,3 @@ func hashSecret(secret string) []byte {
 	return sum[:]
 }
 
-// CheckProvider reports whether the app has an enabled, supported provider called name.
-func (s *Service) CheckProvider(app *App, name string) error {
-	_, err := app.provider(name)
-	return err
-}

@@ -19,7 +19,7 @@ import (
 // OAuthStateTTL is how long a browser has to come back from the provider's consent page.
 const OAuthStateTTL = 10 * time.Minute
 
-// RedirectStart is the start of a browser OAuth login (§4.4 of the protocol reference):
+// RedirectStart is the start of a browser OAuth login (realm-web's Credentials.google({redirectUrl}) and the like):
 // the SDK's popup asks for the provider's consent page.
 type RedirectStart struct {
 	AppID       string

@@ -52,8 +52,6 @@ func ValidateEmail(email string) error {
 	return nil
 }
 
-// ValidatePassword checks a password against App Services' rule (6 to 128 characters).
-func ValidatePassword(pw string) error { return validatePassword(pw, MinPasswordLength) }
 
 func validatePassword(pw string, minLen int) error {
 	n := utf8.RuneCountInString(pw)

@@ -6,7 +6,7 @@ import (
 	"github.com/wardenauth/warden/internal/auth"
 )
 
-// User API keys are managed with the refresh token (§4.10 of the protocol reference).
+// User API keys are managed with the refresh token as the bearer (the SDKs send it, not the access token).
 
 type apiKeyJSON struct {
 	ID       string `json:"_id"`

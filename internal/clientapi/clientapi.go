@@ -1,6 +1,8 @@
 // Package clientapi serves the Realm client API v2.0 over HTTP: it decodes requests,
 // authenticates their tokens, calls the auth core and encodes the answers (and errors)
-// byte for byte as the Realm SDKs expect them. It holds no logic of its own.
+// byte for byte as the Realm SDKs expect them. What it decides itself is what belongs to
+// HTTP: CORS and allowed origins, rate limits by client address, the OAuth login's
+// browser cookie, the access log, and which errors are which status.
 package clientapi
 
 import (
@@ -325,7 +327,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// redirectLogin starts a browser OAuth login (§4.4): the popup is sent (302) to the
+// redirectLogin starts a browser OAuth login (GET .../auth/providers/{p}/login): the popup is sent (302) to the
 // provider's consent page; a link probe (link=true&providerRedirectHeader=true, with the
 // linking user's access token) gets the same URL in the X-BaaS-Location header instead.
 func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,7 @@ import (
 	"github.com/wardenauth/warden/internal/auth"
 )
 
-// cors answers browsers as §1.6 of the protocol reference says: the request's Origin is
+// cors answers browsers as App Services did for realm-web: the request's Origin is
 // echoed (never "*"), credentials are allowed only for the OAuth link probe,
 // X-BaaS-Location is exposed, and preflights
 // are answered directly. An app whose allowed_request_origins is non-empty accepts only

@@ -12,9 +12,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// callFunction serves POST functions/call (§4.11): {name, arguments, service?}, run as
+// callFunction serves POST functions/call (user.functions.x() in the SDKs): {name, arguments, service?}, run as
 // the calling user; the answer is the function's result as Extended JSON. With a
-// service, it is a MongoDB service action (§4.13) on that data source, under its rules.
+// service, it is a MongoDB service action (find, insertOne, ...: the SDKs' mongoClient) on that data source, under its rules.
 func (a *api) callFunction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, err := a.principal(r)
@@ -107,7 +107,7 @@ func serviceArgument(args bson.A) (bson.D, error) {
 	return arg, nil
 }
 
-// callFunctionStreaming serves GET functions/call?baas_request=... (§4.12, §4.14): a
+// callFunctionStreaming serves GET functions/call?baas_request=... (the SDKs' streaming call, base64 of the same body): a
 // MongoDB watch, answered as server-sent events. Functions return values, not streams,
 // so a streaming call without a service is refused.
 func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {

@@ -11,7 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// watch streams a collection's change events as server-sent events (§4.14). The change
+// watch streams a collection's change events as server-sent events (collection.watch() in the SDKs). The change
 // stream is opened before the 200 is sent, so that an error (no such service, no
 // change streams in this data source, refused by the rules) is an ordinary JSON error,
 // and no event after the answer starts is missed.

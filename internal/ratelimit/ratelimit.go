@@ -160,15 +160,6 @@ func Names() []string {
 	return out
 }
 
-// Limits returns the limits in force, by name.
-func (l *Limiter) Limits() []Limit {
-	out := make([]Limit, 0, len(l.limits))
-	for _, v := range l.limits {
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
 
 // Allow counts one hit of key against the named limit. A limit that is off, or a
 // counter that fails (logged), allows: an outage of the counter must not lock everybody

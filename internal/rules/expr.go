@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -337,8 +339,22 @@ var converters = map[string]func(any) (any, error){
 		}
 		return nil, fmt.Errorf("%%oidToString: not an ObjectId")
 	},
-	"%stringToUuid": func(a any) (any, error) { return a, nil },
-	"%uuidToString": func(a any) (any, error) { return a, nil },
+	"%stringToUuid": func(a any) (any, error) {
+		s, _ := a.(string)
+		raw, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+		if err != nil || len(raw) != 16 || (strings.Contains(s, "-") && len(s) != 36) {
+			return nil, fmt.Errorf("%%stringToUuid: %q is not a UUID", s)
+		}
+		return bson.Binary{Subtype: bson.TypeBinaryUUID, Data: raw}, nil
+	},
+	"%uuidToString": func(a any) (any, error) {
+		b, ok := a.(bson.Binary)
+		if !ok || len(b.Data) != 16 || (b.Subtype != bson.TypeBinaryUUID && b.Subtype != bson.TypeBinaryUUIDOld) {
+			return nil, fmt.Errorf("%%uuidToString: not a UUID")
+		}
+		h := hex.EncodeToString(b.Data)
+		return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	},
 }
 
 // callFunction evaluates {"%function": {name, arguments}}; a function that fails makes
@@ -436,8 +452,8 @@ func lookupIn(cur any, path string) any {
 			}
 			cur = v
 		case []any:
-			var i int
-			if _, err := fmt.Sscanf(part, "%d", &i); err != nil || i < 0 || i >= len(c) {
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(c) {
 				return missing
 			}
 			cur = c[i]

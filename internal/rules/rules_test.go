@@ -25,10 +25,11 @@ var bob = &User{ID: "u-bob", Type: "normal", Data: map[string]any{"email": "bob@
 func TestEvaluateExpressions(t *testing.T) {
 	env := Env{
 		User:        alice,
-		Values:      map[string]any{"adminEmail": "alice@example.com", "limit": int32(10)},
+		Values:      map[string]any{"adminEmail": "alice@example.com", "limit": int32(10), "uuidText": "12345678-9abc-def0-1234-56789abcdef0"},
 		Environment: map[string]any{"tag": "production"},
-		Root:        map[string]any{"owner_id": "u-alice", "n": int32(5), "tags": []any{"a", "b"}, "nested": map[string]any{"x": "y"}, "oid": bson.ObjectID{1}},
-		PrevRoot:    map[string]any{"n": int64(4)},
+		Root: map[string]any{"owner_id": "u-alice", "n": int32(5), "tags": []any{"a", "b"}, "nested": map[string]any{"x": "y"}, "oid": bson.ObjectID{1},
+			"uuid": bson.Binary{Subtype: bson.TypeBinaryUUID, Data: []byte{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0}}},
+		PrevRoot: map[string]any{"n": int64(4)},
 	}
 	cases := []struct {
 		name string
@@ -65,6 +66,11 @@ func TestEvaluateExpressions(t *testing.T) {
 		{"%not", map[string]any{"%not": map[string]any{"owner_id": "u-alice"}}, false},
 		{"operator %and on a value", map[string]any{"%%values.limit": map[string]any{"%and": []any{map[string]any{"$gt": 0}, map[string]any{"$lte": 42}}}}, true},
 		{"%stringToOid", map[string]any{"oid": map[string]any{"%stringToOid": bson.ObjectID{1}.Hex()}}, true},
+		{"%stringToUuid", map[string]any{"uuid": map[string]any{"%stringToUuid": "12345678-9abc-def0-1234-56789abcdef0"}}, true},
+		{"%stringToUuid of another", map[string]any{"uuid": map[string]any{"%stringToUuid": "00000000-9abc-def0-1234-56789abcdef0"}}, false},
+		{"%uuidToString", map[string]any{"%%values.uuidText": map[string]any{"%uuidToString": "%%root.uuid"}}, true},
+		{"an array index", map[string]any{"tags.1": "b"}, true},
+		{"an index with trailing text is no index", map[string]any{"tags.1abc": map[string]any{"$exists": false}}, true},
 		{"all keys ANDed", map[string]any{"owner_id": "u-alice", "n": 6}, false},
 		{"unknown value path is missing", map[string]any{"%%user.custom_data.nope": map[string]any{"$exists": false}}, true},
 	}
