@@ -41,7 +41,6 @@ import (
 const (
 	DefaultAccessTTL     = 30 * time.Minute
 	DefaultRefreshTTL    = 60 * 24 * time.Hour
-	AnonymousRefreshTTL  = 50 * 365 * 24 * time.Hour // "effectively never expires"
 	AccountTokenTTL      = 30 * time.Minute
 	sessionTouchInterval = time.Minute
 	// DefaultRotationGrace is how long a rotated-away refresh token keeps working.
@@ -195,7 +194,14 @@ func New(opts Options) (*Service, []string, error) {
 			if !ok {
 				notices = append(notices, fmt.Sprintf("app %s: provider type %q is not supported yet; its logins are refused", cfg.ClientAppID, pc.Type))
 			} else {
-				impl, err := factory(pc, provider.Deps{AppID: cfg.ClientAppID, Store: opts.Store, Hasher: opts.Hasher, Secrets: opts.Secrets, Now: s.clock.Now, HTTPClient: opts.HTTPClient, Functions: app.functions})
+				deps := provider.Deps{AppID: cfg.ClientAppID, Accounts: opts.Store, APIKeys: opts.Store, Secrets: opts.Secrets, Now: s.clock.Now, HTTPClient: opts.HTTPClient}
+				if opts.Hasher != nil {
+					deps.Passwords = opts.Hasher
+				}
+				if app.functions != nil {
+					deps.Functions = loginFunctions{app.functions}
+				}
+				impl, err := factory(pc, deps)
 				switch {
 				case err != nil && pc.Disabled:
 					// A disabled provider refuses logins anyway; its configuration may be unfinished.

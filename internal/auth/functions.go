@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/function"
 	"github.com/wardenauth/warden/internal/store"
 )
@@ -94,4 +95,19 @@ func (s *Service) runStatusFunction(ctx context.Context, app *App, name string, 
 	}
 	s.log.WarnContext(ctx, "email/password function returned no valid status; treated as fail", "app", app.ClientAppID, "function", name)
 	return "fail", nil
+}
+
+// loginFunctions runs functions for the providers that call one at login (custom-function
+// login): as the system user, on the slots kept for logins.
+type loginFunctions struct{ e *function.Engine }
+
+func (f loginFunctions) Has(name string) bool { return f.e.Has(name) }
+
+func (f loginFunctions) CallLogin(ctx context.Context, name string, arg any) (any, error) {
+	res, err := f.e.CallValue(ctx, function.Call{Name: name, Args: []any{arg}, System: true, Login: true})
+	var ee *function.ExecError
+	if errors.As(err, &ee) {
+		return nil, &provider.RejectedError{Message: ee.Message}
+	}
+	return res, err
 }

@@ -38,16 +38,39 @@ func (p LockoutPolicy) lockFor(failures int) time.Duration {
 	return min(d, p.Max)
 }
 
-// lockoutKey is the account key of a password login (its email as compared), or "".
+// lockoutKey is the account a login's credentials name when its provider locks accounts
+// after failed logins (email/password: the email as compared), or "".
 func lockoutKey(entry *providerEntry, creds provider.Credentials) string {
-	if entry.cfg.Type != "local-userpass" {
+	ak, ok := entry.impl.(provider.AccountKeyed)
+	if !ok {
 		return ""
 	}
-	email, _ := creds["username"].(string)
-	if email == "" {
+	if key, lockout := ak.AccountKey(creds); lockout {
+		return key
+	}
+	return ""
+}
+
+// AccountKey is the account a login's credentials name, for the per-account rate limit
+// (an email, the hash of an API key), or "" when the provider's credentials name none.
+func (s *Service) AccountKey(appID, providerName string, creds map[string]any) string {
+	app, err := s.App(appID)
+	if err != nil {
 		return ""
 	}
-	return store.EmailKey(email)
+	entry, err := app.provider(providerName)
+	if err != nil {
+		return ""
+	}
+	ak, ok := entry.impl.(provider.AccountKeyed)
+	if !ok {
+		return ""
+	}
+	key, _ := ak.AccountKey(creds)
+	if key == "" {
+		return ""
+	}
+	return app.ClientAppID + "|" + key
 }
 
 // countAttempt counts a password login before the password is checked, and refuses it

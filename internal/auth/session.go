@@ -9,8 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/wardenauth/warden/internal/auth/provider"
-	"github.com/wardenauth/warden/internal/auth/provider/anon"
-	"github.com/wardenauth/warden/internal/auth/provider/apikey"
 	"github.com/wardenauth/warden/internal/auth/provider/userpass"
 	"github.com/wardenauth/warden/internal/store"
 	"github.com/wardenauth/warden/internal/token"
@@ -109,11 +107,8 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if linker != nil && entry.cfg.Type == anon.Type {
-		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an anonymous identity is not allowed")
-	}
-	if linker != nil && entry.cfg.Type == apikey.Type {
-		return LoginResult{}, fail(ErrLinkNotAllowed, "linking an API key is not allowed: a key already logs in as its owner")
+	if u, ok := entry.impl.(provider.Unlinkable); ok && linker != nil {
+		return LoginResult{}, fail(ErrLinkNotAllowed, u.LinkRefusal())
 	}
 	lockKey := lockoutKey(entry, req.Credentials)
 	failures, err := s.countAttempt(ctx, app, lockKey)
@@ -184,8 +179,8 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 	if ttl == 0 {
 		ttl = s.refreshTTL
 	}
-	if entry.cfg.Type == anon.Type {
-		ttl = AnonymousRefreshTTL
+	if sl, ok := entry.impl.(provider.SessionLifetime); ok {
+		ttl = sl.SessionTTL()
 	}
 	sess := store.Session{
 		AppID: app.ClientAppID, ID: bson.NewObjectID().Hex(), TokenHash: hashSecret(secret),

@@ -289,16 +289,15 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		a.writeError(ctx, w, err)
 		return
 	}
-	switch r.PathValue("provider") {
-	case "local-userpass":
-		if user, _ := body["username"].(string); !a.limit(w, r, check{ratelimit.LoginAccount, accountKey(app.ClientAppID, user)}) {
-			return
-		}
-	case "api-key":
-		key, _ := body["key"].(string)
-		if !a.limit(w, r, check{ratelimit.APIKeyIP, limitKeyIP(ip)}, check{ratelimit.LoginAccount, secretKey(app.ClientAppID, key)}) {
-			return
-		}
+	var checks []check
+	if key := a.svc.AccountKey(app.ClientAppID, r.PathValue("provider"), body); key != "" {
+		checks = append(checks, check{ratelimit.LoginAccount, key})
+	}
+	if r.PathValue("provider") == "api-key" { // keys are guessed from many accounts at once
+		checks = append(checks, check{ratelimit.APIKeyIP, limitKeyIP(ip)})
+	}
+	if !a.limit(w, r, checks...) {
+		return
 	}
 	dev, err := deviceFrom(body)
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
-	"github.com/wardenauth/warden/internal/function"
-	"github.com/wardenauth/warden/internal/password"
 	"github.com/wardenauth/warden/internal/store"
 )
 
@@ -84,18 +82,71 @@ type Redirector interface {
 	Exchange(ctx context.Context, code, callback string) (Identity, error)
 }
 
-// Deps are what providers may use.
+// Rules about a kind of provider live with the provider, as optional interfaces that
+// the core asks for, the way Redirector works: adding a provider with its own rules is a
+// new package and a registry line.
+
+// Unlinkable is a provider whose identities cannot be linked to a user that exists
+// (anonymous identities, API keys); LinkRefusal says why, to the client.
+type Unlinkable interface {
+	LinkRefusal() string
+}
+
+// AccountKeyed is a provider whose credentials name an account: the key counts the
+// attempts on it for the per-account rate limit, and, when lockout is true, for the
+// lockout after failed logins. An empty key means the credentials name none.
+type AccountKeyed interface {
+	AccountKey(creds Credentials) (key string, lockout bool)
+}
+
+// SessionLifetime is a provider whose sessions last otherwise than the app's refresh
+// tokens (anonymous sessions do not expire).
+type SessionLifetime interface {
+	SessionTTL() time.Duration
+}
+
+// Deps are what providers may use: small interfaces, so that a provider's package pulls
+// in only what it uses.
 type Deps struct {
-	AppID   string
-	Store   store.Store
-	Hasher  *password.Hasher
-	Secrets *appconfig.Secrets
-	Now     func() time.Time
+	AppID string
+	// Accounts reads email/password accounts.
+	Accounts AccountReader
+	// APIKeys reads API keys.
+	APIKeys APIKeyReader
+	// Passwords verifies password hashes.
+	Passwords PasswordVerifier
+	Secrets   *appconfig.Secrets
+	Now       func() time.Time
 	// HTTPClient is used by providers that call out (JWK sets, OAuth endpoints); nil
 	// means a client with a 10-second timeout.
 	HTTPClient *http.Client
-	// Functions runs the app's functions (nil when the app has none).
-	Functions *function.Engine
+	// Functions runs the app's functions on the login path (nil when the app has none).
+	Functions LoginFunctions
+}
+
+// AccountReader reads an email/password account by email.
+type AccountReader interface {
+	GetAccountByEmail(ctx context.Context, appID, email string) (store.Account, error)
+}
+
+// APIKeyReader reads an API key by the hash of its secret.
+type APIKeyReader interface {
+	GetAPIKeyByHash(ctx context.Context, appID string, hash []byte) (store.APIKey, error)
+}
+
+// PasswordVerifier checks passwords against their stored hashes; VerifyDummy costs the
+// same as a check, for an account that does not exist.
+type PasswordVerifier interface {
+	Verify(ctx context.Context, hash, password string) error
+	VerifyDummy(ctx context.Context, password string)
+}
+
+// LoginFunctions runs an app function for a login (as the system user, on the slots kept
+// for logins) and returns its result decoded from Extended JSON. A function that throws
+// gives a *RejectedError with its message.
+type LoginFunctions interface {
+	Has(name string) bool
+	CallLogin(ctx context.Context, name string, arg any) (any, error)
 }
 
 // Factory builds a provider from its configuration.

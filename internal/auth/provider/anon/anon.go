@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth/provider"
@@ -15,8 +16,18 @@ import (
 // Type is the provider type.
 const Type = "anon-user"
 
+// SessionTTL is how long an anonymous session lasts: App Services' anonymous sessions
+// did not expire (the user is deleted after a long time without use instead).
+const SessionTTL = 50 * 365 * 24 * time.Hour
+
 // Provider is the anonymous provider.
 type Provider struct{}
+
+// LinkRefusal implements provider.Unlinkable.
+func (Provider) LinkRefusal() string { return "linking an anonymous identity is not allowed" }
+
+// SessionTTL implements provider.SessionLifetime.
+func (Provider) SessionTTL() time.Duration { return SessionTTL }
 
 // New builds the anonymous provider; it has no configuration.
 func New(*appconfig.Provider, provider.Deps) (provider.Provider, error) { return Provider{}, nil }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -49,12 +50,12 @@ func Hash(key string) []byte {
 // Provider checks API keys.
 type Provider struct {
 	appID string
-	store store.Store
+	store provider.APIKeyReader
 }
 
 // New builds the provider; it has no configuration.
 func New(_ *appconfig.Provider, deps provider.Deps) (provider.Provider, error) {
-	return &Provider{appID: deps.AppID, store: deps.Store}, nil
+	return &Provider{appID: deps.AppID, store: deps.APIKeys}, nil
 }
 
 // Authenticate implements provider.Provider. Unknown and disabled keys both give
@@ -78,4 +79,19 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 		return provider.Identity{}, provider.ErrInvalidCredentials
 	}
 	return provider.Identity{ID: k.ID, UserID: k.UserID}, nil
+}
+
+// LinkRefusal implements provider.Unlinkable: a key logs in as its owner already.
+func (*Provider) LinkRefusal() string {
+	return "linking an API key is not allowed: a key already logs in as its owner"
+}
+
+// AccountKey implements provider.AccountKeyed: the key's hash (never the key), for the
+// per-account rate limit; a wrong key does not lock anything.
+func (*Provider) AccountKey(creds provider.Credentials) (string, bool) {
+	key, _ := creds["key"].(string)
+	if key == "" {
+		return "", false
+	}
+	return "api-key:" + hex.EncodeToString(Hash(key)), false
 }

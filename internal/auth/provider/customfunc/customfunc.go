@@ -10,7 +10,6 @@ import (
 
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth/provider"
-	"github.com/wardenauth/warden/internal/function"
 )
 
 // Type is the provider type.
@@ -26,7 +25,7 @@ type config struct {
 // Provider runs the authentication function.
 type Provider struct {
 	fn        string
-	functions *function.Engine
+	functions provider.LoginFunctions
 }
 
 // New builds the provider; the function must exist.
@@ -48,10 +47,10 @@ func New(cfg *appconfig.Provider, deps provider.Deps) (provider.Provider, error)
 func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials) (provider.Identity, error) {
 	payload := map[string]any(creds)
 	delete(payload, "provider") // native SDKs add it; App Services passed the payload alone
-	res, err := p.functions.CallValue(ctx, function.Call{Name: p.fn, Args: []any{payload}, System: true, Login: true})
-	var ee *function.ExecError
-	if errors.As(err, &ee) {
-		return provider.Identity{}, &provider.RejectedError{Message: ee.Message}
+	res, err := p.functions.CallLogin(ctx, p.fn, payload)
+	var rej *provider.RejectedError
+	if errors.As(err, &rej) {
+		return provider.Identity{}, rej
 	}
 	if err != nil {
 		return provider.Identity{}, fmt.Errorf("custom function %s: %w", p.fn, err)

@@ -51,8 +51,8 @@ func ParseConfig(p *appconfig.Provider) (Config, error) {
 // Provider checks email/password logins.
 type Provider struct {
 	appID  string
-	store  store.Store
-	hasher *password.Hasher
+	store  provider.AccountReader
+	hasher provider.PasswordVerifier
 }
 
 // New builds the provider.
@@ -60,7 +60,7 @@ func New(cfg *appconfig.Provider, deps provider.Deps) (provider.Provider, error)
 	if _, err := ParseConfig(cfg); err != nil {
 		return nil, err
 	}
-	return &Provider{appID: deps.AppID, store: deps.Store, hasher: deps.Hasher}, nil
+	return &Provider{appID: deps.AppID, store: deps.Accounts, hasher: deps.Passwords}, nil
 }
 
 // Authenticate implements provider.Provider. An unknown email costs the same password
@@ -92,4 +92,14 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 		return provider.Identity{}, provider.ErrPendingConfirmation
 	}
 	return provider.Identity{ID: acct.ID, Data: map[string]any{"email": acct.Email}}, nil
+}
+
+// AccountKey implements provider.AccountKeyed: the email, as emails are compared; failed
+// logins lock it.
+func (p *Provider) AccountKey(creds provider.Credentials) (string, bool) {
+	email, _ := creds["username"].(string)
+	if email == "" {
+		return "", false
+	}
+	return store.EmailKey(email), true
 }
