@@ -52,7 +52,6 @@ func ValidateEmail(email string) error {
 	return nil
 }
 
-
 func validatePassword(pw string, minLen int) error {
 	n := utf8.RuneCountInString(pw)
 	if !utf8.ValidString(pw) || n < minLen || n > MaxPasswordLength {

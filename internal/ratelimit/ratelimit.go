@@ -160,7 +160,6 @@ func Names() []string {
 	return out
 }
 
-
 // Allow counts one hit of key against the named limit. A limit that is off, or a
 // counter that fails (logged), allows: an outage of the counter must not lock everybody
 // out.
