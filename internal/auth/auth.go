@@ -140,13 +140,23 @@ func DefaultRegistry() provider.Registry {
 // New builds the Service. The returned notices list what the apps configure that this
 // build does not serve (for the server's log); configuration errors are returned as error.
 func New(opts Options) (*Service, []string, error) {
+	s, notices, err := build(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The audit writer starts only once nothing can fail: an error return leaves no
+	// goroutine behind.
+	s.audit = newAuditor(opts.Store, func(msg string, args ...any) { s.log.Error(msg, args...) })
+	return s, notices, nil
+}
+
+func build(opts Options) (*Service, []string, error) {
 	s := &Service{
 		store: opts.Store, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
 		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: DefaultLockout, metrics: opts.Metrics,
 	}
 	s.minPassword = max(opts.MinPasswordLength, MinPasswordLength)
-	s.audit = newAuditor(opts.Store, func(msg string, args ...any) { s.log.Error(msg, args...) })
 	s.rotationGrace = opts.RotationGrace
 	if s.rotationGrace == 0 {
 		s.rotationGrace = DefaultRotationGrace
