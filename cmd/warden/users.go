@@ -80,6 +80,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeStore()
+	ctx = auth.WithActor(ctx, cliActor()) // the service audits every change with it
 	appID := app.ClientAppID
 	emit := func(v any, table func(*tabwriter.Writer)) error {
 		if *asJSON {
@@ -157,26 +158,22 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		audit(svc, appID, "user.create", u.ID, *email)
 		return emit(adminapi.UserView(u), func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "created user %s for %s\n", u.ID, *email) })
 	case "disable", "enable":
 		if err := svc.SetUserDisabled(ctx, appID, *id, sub == "disable"); err != nil {
 			return err
 		}
-		audit(svc, appID, "user."+sub, *id, "")
 		return done(sub + "d " + *id)
 	case "revoke":
 		n, err := svc.RevokeSessions(ctx, appID, *id)
 		if err != nil {
 			return err
 		}
-		audit(svc, appID, "user.logout", *id, fmt.Sprintf("%d sessions ended", n))
 		return done(fmt.Sprintf("%s: %d sessions ended", *id, n))
 	case "delete":
 		if err := svc.AdminDeleteUser(ctx, appID, *id); err != nil {
 			return err
 		}
-		audit(svc, appID, "user.delete", *id, "")
 		return done("deleted " + *id)
 	case "unlock":
 		if *email == "" {
@@ -186,7 +183,6 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		audit(svc, appID, "user.unlock", *email, "")
 		if had {
 			return done("unlocked " + *email)
 		}
@@ -261,18 +257,17 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := sc.Err(); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		audit(svc, appID, "users.import", "", fmt.Sprintf("%d created, %d skipped", created, skipped))
 		fmt.Fprintf(stderr, "imported %d users (%d already there)\n", created, skipped)
 		return done(fmt.Sprintf("imported %d users, skipped %d", created, skipped))
 	}
 	return nil
 }
 
-// audit records a change made from the command line (the OS user is the actor).
-func audit(svc *auth.Service, appID, action, target, detail string) {
+// cliActor is who acts from the command line: the OS user, for the audit log.
+func cliActor() auth.Actor {
 	who := os.Getenv("USER")
 	if who == "" {
 		who = "unknown"
 	}
-	svc.Audit(store.AuditEvent{AppID: appID, Actor: "cli:" + who, Action: action, Target: target, Outcome: "success", Detail: detail})
+	return auth.Actor{Name: "cli:" + who}
 }

@@ -163,6 +163,8 @@ func (a *api) wrap(h handler) http.Handler {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		admin, err := a.svc.AdminAuthenticate(ctx, strings.TrimSpace(tok))
 		if err == nil {
+			// The service records each change in the audit log, with this admin as the actor.
+			ctx = auth.WithActor(ctx, auth.Actor{Name: "admin:" + admin.Name, IP: a.ips.Of(r)})
 			var status int
 			var body any
 			status, body, err = h(ctx, r, admin)
@@ -224,10 +226,6 @@ type Options struct {
 }
 
 // record writes an admin action to the app's audit log.
-func (a *api) record(r *http.Request, admin store.AdminKey, action, target, detail string) {
-	a.svc.Audit(store.AuditEvent{AppID: r.PathValue("app"), Actor: "admin:" + admin.Name, Action: action, Target: target, Outcome: "success", Detail: detail, IP: a.ips.Of(r)})
-}
-
 func (a *api) app(r *http.Request) (string, error) {
 	app, err := a.svc.App(r.PathValue("app"))
 	if err != nil {
@@ -383,7 +381,6 @@ func (a *api) createUser(ctx context.Context, r *http.Request, admin store.Admin
 	if err != nil {
 		return 0, nil, err
 	}
-	a.record(r, admin, "user.create", u.ID, in.Email)
 	return http.StatusCreated, toUserJSON(u), nil
 }
 
@@ -391,7 +388,6 @@ func (a *api) deleteUser(ctx context.Context, r *http.Request, admin store.Admin
 	if err := a.svc.AdminDeleteUser(ctx, r.PathValue("app"), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
-	a.record(r, admin, "user.delete", r.PathValue("id"), "")
 	return http.StatusNoContent, nil, nil
 }
 
@@ -400,11 +396,6 @@ func (a *api) disable(disabled bool) handler {
 		if err := a.svc.SetUserDisabled(ctx, r.PathValue("app"), r.PathValue("id"), disabled); err != nil {
 			return 0, nil, err
 		}
-		action := "user.enable"
-		if disabled {
-			action = "user.disable"
-		}
-		a.record(r, admin, action, r.PathValue("id"), "")
 		return http.StatusNoContent, nil, nil
 	}
 }
@@ -414,7 +405,6 @@ func (a *api) revoke(ctx context.Context, r *http.Request, admin store.AdminKey)
 	if err != nil {
 		return 0, nil, err
 	}
-	a.record(r, admin, "user.logout", r.PathValue("id"), strconv.Itoa(n)+" sessions ended")
 	return http.StatusOK, map[string]int{"sessions_ended": n}, nil
 }
 
@@ -438,7 +428,7 @@ type emailBody struct {
 	Email string `json:"email"`
 }
 
-func (a *api) emailOp(r *http.Request, admin store.AdminKey, action string, op func(app, email string) error) (int, any, error) {
+func (a *api) emailOp(r *http.Request, op func(app, email string) error) (int, any, error) {
 	var in emailBody
 	if err := body(r, &in); err != nil {
 		return 0, nil, err
@@ -453,28 +443,27 @@ func (a *api) emailOp(r *http.Request, admin store.AdminKey, action string, op f
 	if err := op(app, in.Email); err != nil {
 		return 0, nil, err
 	}
-	a.record(r, admin, action, in.Email, "")
 	return http.StatusNoContent, nil, nil
 }
 
 func (a *api) confirm(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	return a.emailOp(r, admin, "user.confirm", func(app, email string) error { return a.svc.ConfirmPendingUser(ctx, app, email) })
+	return a.emailOp(r, func(app, email string) error { return a.svc.ConfirmPendingUser(ctx, app, email) })
 }
 
 func (a *api) resend(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	return a.emailOp(r, admin, "user.resend_confirmation", func(app, email string) error {
+	return a.emailOp(r, func(app, email string) error {
 		return a.svc.ResendConfirmation(ctx, app, "local-userpass", email)
 	})
 }
 
 func (a *api) reset(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	return a.emailOp(r, admin, "user.password_reset", func(app, email string) error {
+	return a.emailOp(r, func(app, email string) error {
 		return a.svc.SendPasswordReset(ctx, app, "local-userpass", email)
 	})
 }
 
 func (a *api) unlock(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	return a.emailOp(r, admin, "user.unlock", func(app, email string) error {
+	return a.emailOp(r, func(app, email string) error {
 		_, err := a.svc.Unlock(ctx, app, email)
 		return err
 	})
@@ -503,7 +492,6 @@ func (a *api) createKey(ctx context.Context, r *http.Request, admin store.AdminK
 	if err != nil {
 		return 0, nil, err
 	}
-	a.record(r, admin, "api_key.create", k.ID, in.Name)
 	return http.StatusCreated, toKeyJSON(k), nil
 }
 
@@ -520,7 +508,6 @@ func (a *api) deleteKey(ctx context.Context, r *http.Request, admin store.AdminK
 	if err := a.svc.DeleteServerAPIKey(ctx, r.PathValue("app"), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
-	a.record(r, admin, "api_key.delete", r.PathValue("id"), "")
 	return http.StatusNoContent, nil, nil
 }
 

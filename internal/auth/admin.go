@@ -156,6 +156,7 @@ func (s *Service) CreateEmailPasswordUser(ctx context.Context, appID, email, pas
 	if err := s.store.CreateUser(ctx, u, id); err != nil {
 		return store.User{}, err
 	}
+	s.auditOperator(ctx, app.ClientAppID, "user.create", u.ID, email)
 	s.onUserCreation(ctx, app, u.ID)
 	return s.store.GetUser(ctx, app.ClientAppID, u.ID)
 }
@@ -171,6 +172,11 @@ func (s *Service) SetUserDisabled(ctx context.Context, appID, userID string, dis
 	} else if err != nil {
 		return err
 	}
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	s.auditOperator(ctx, app.ClientAppID, action, userID, "")
 	return nil
 }
 
@@ -185,6 +191,7 @@ func (s *Service) AdminDeleteUser(ctx context.Context, appID, userID string) err
 	} else if err != nil {
 		return err
 	}
+	s.auditOperator(ctx, app.ClientAppID, "user.delete", userID, "")
 	return nil
 }
 
@@ -197,7 +204,12 @@ func (s *Service) RevokeSessions(ctx context.Context, appID, userID string) (int
 	if _, err := s.store.GetUser(ctx, app.ClientAppID, userID); errors.Is(err, store.ErrNotFound) {
 		return 0, fail(ErrNotFound, "user not found")
 	}
-	return s.store.DeleteUserSessions(ctx, app.ClientAppID, userID)
+	n, err := s.store.DeleteUserSessions(ctx, app.ClientAppID, userID)
+	if err != nil {
+		return 0, err
+	}
+	s.auditOperator(ctx, app.ClientAppID, "user.logout", userID, fmt.Sprintf("%d sessions ended", n))
+	return n, nil
 }
 
 // ListPendingUsers lists email/password accounts awaiting confirmation.
@@ -225,8 +237,11 @@ func (s *Service) ConfirmPendingUser(ctx context.Context, appID, email string) e
 	if a.Status == store.AccountConfirmed {
 		return fail(ErrAlreadyConfirmed, "already confirmed")
 	}
-	_, err = s.store.ConfirmAccountByEmail(ctx, app.ClientAppID, email)
-	return err
+	if _, err = s.store.ConfirmAccountByEmail(ctx, app.ClientAppID, email); err != nil {
+		return err
+	}
+	s.auditOperator(ctx, app.ClientAppID, "user.confirm", email, "")
+	return nil
 }
 
 // AppView is an app's loaded configuration as an operator may see it: secret values are

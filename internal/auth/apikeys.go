@@ -205,6 +205,7 @@ func (s *Service) CreateServerAPIKey(ctx context.Context, appID, name string) (A
 		return APIKey{}, fmt.Errorf("create server api key: %w", err)
 	}
 	s.log.InfoContext(ctx, "server api key created", "app", app.ClientAppID, "key", k.ID)
+	s.auditOperator(ctx, app.ClientAppID, "api_key.create", k.ID, name)
 	out := apiKeyOf(k)
 	out.Key = key
 	return out, nil
@@ -239,6 +240,7 @@ func (s *Service) DeleteServerAPIKey(ctx context.Context, appID, id string) erro
 				return fmt.Errorf("delete server api key: %w", err)
 			}
 			s.log.InfoContext(ctx, "server api key deleted", "app", app.ClientAppID, "key", id)
+			s.auditOperator(ctx, app.ClientAppID, "api_key.delete", id, "")
 			return nil
 		}
 	}

@@ -40,6 +40,7 @@ func (s *Service) ExportUsers(ctx context.Context, appID string, fn func(Exporte
 		return err
 	}
 	const page = 500
+	exported := 0
 	for offset := 0; ; offset += page {
 		users, _, err := s.store.ListUsers(ctx, app.ClientAppID, store.UserQuery{Limit: page, Offset: offset})
 		if err != nil {
@@ -60,8 +61,11 @@ func (s *Service) ExportUsers(ctx context.Context, appID string, fn func(Exporte
 			if err := fn(e); err != nil {
 				return err
 			}
+			exported++
 		}
 		if len(users) < page {
+			// An export holds password hashes: who took one is worth knowing.
+			s.auditOperator(ctx, app.ClientAppID, "users.export", "", fmt.Sprintf("%d users", exported))
 			return nil
 		}
 	}
@@ -119,5 +123,6 @@ func (s *Service) ImportUser(ctx context.Context, appID string, e ExportedUser) 
 			return false, err
 		}
 	}
+	s.auditOperator(ctx, app.ClientAppID, "user.import", e.ID, "")
 	return true, nil
 }

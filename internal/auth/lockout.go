@@ -123,6 +123,7 @@ func (s *Service) Unlock(ctx context.Context, appID, email string) (bool, error)
 	if ok {
 		s.log.InfoContext(ctx, "account unlocked by an operator", "app", app.ClientAppID, "account", keyDigest(store.EmailKey(email)))
 	}
+	s.auditOperator(ctx, app.ClientAppID, "user.unlock", email, "")
 	return ok, nil
 }
 

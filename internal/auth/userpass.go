@@ -237,6 +237,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, appID, providerName, e
 	}
 	s.sendAccountMail(ctx, app, acct.Email, cfg.EmailConfirmationURL, subjectOr(cfg.ConfirmEmailSubject, "Confirm your email address"),
 		"Confirm your email address by opening this link:", tok.TokenID, secret)
+	s.auditOperator(ctx, app.ClientAppID, "user.resend_confirmation", email, "")
 	return nil
 }
 
@@ -304,6 +305,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, appID, providerName, em
 	}
 	s.sendAccountMail(ctx, app, acct.Email, cfg.ResetPasswordURL, subjectOr(cfg.ResetPasswordSubject, "Reset your password"),
 		"Set a new password by opening this link:", tok.TokenID, secret)
+	s.auditOperator(ctx, app.ClientAppID, "user.password_reset", email, "")
 	return nil
 }
 
