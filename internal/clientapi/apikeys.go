@@ -20,7 +20,7 @@ func keyJSON(k auth.APIKey) apiKeyJSON {
 }
 
 // withRefresh authenticates the request's refresh token and checks its app's origins.
-func (a *api) withRefresh(w http.ResponseWriter, r *http.Request, fn func(auth.Principal) error) {
+func (a *api) withRefresh(r *http.Request, fn func(auth.Principal) error) error {
 	tok, err := bearer(r)
 	if err == nil {
 		var p auth.Principal
@@ -30,13 +30,11 @@ func (a *api) withRefresh(w http.ResponseWriter, r *http.Request, fn func(auth.P
 			}
 		}
 	}
-	if err != nil {
-		a.writeError(r.Context(), w, err)
-	}
+	return err
 }
 
-func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request) {
-	a.withRefresh(w, r, func(p auth.Principal) error {
+func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request) error {
+	return a.withRefresh(r, func(p auth.Principal) error {
 		body, err := readObject(w, r)
 		if err != nil {
 			return err
@@ -54,8 +52,8 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) {
-	a.withRefresh(w, r, func(p auth.Principal) error {
+func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
+	return a.withRefresh(r, func(p auth.Principal) error {
 		keys, err := a.svc.ListAPIKeys(r.Context(), p)
 		if err != nil {
 			return err
@@ -69,8 +67,8 @@ func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *api) getAPIKey(w http.ResponseWriter, r *http.Request) {
-	a.withRefresh(w, r, func(p auth.Principal) error {
+func (a *api) getAPIKey(w http.ResponseWriter, r *http.Request) error {
+	return a.withRefresh(r, func(p auth.Principal) error {
 		k, err := a.svc.GetAPIKey(r.Context(), p, r.PathValue("id"))
 		if err != nil {
 			return err
@@ -80,8 +78,8 @@ func (a *api) getAPIKey(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *api) setAPIKeyDisabled(w http.ResponseWriter, r *http.Request, disabled bool) {
-	a.withRefresh(w, r, func(p auth.Principal) error {
+func (a *api) setAPIKeyDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
+	return a.withRefresh(r, func(p auth.Principal) error {
 		if err := a.svc.SetAPIKeyDisabled(r.Context(), p, r.PathValue("id"), disabled); err != nil {
 			return err
 		}
@@ -90,11 +88,16 @@ func (a *api) setAPIKeyDisabled(w http.ResponseWriter, r *http.Request, disabled
 	})
 }
 
-func (a *api) enableAPIKey(w http.ResponseWriter, r *http.Request)  { a.setAPIKeyDisabled(w, r, false) }
-func (a *api) disableAPIKey(w http.ResponseWriter, r *http.Request) { a.setAPIKeyDisabled(w, r, true) }
+func (a *api) enableAPIKey(w http.ResponseWriter, r *http.Request) error {
+	return a.setAPIKeyDisabled(w, r, false)
+}
 
-func (a *api) deleteAPIKey(w http.ResponseWriter, r *http.Request) {
-	a.withRefresh(w, r, func(p auth.Principal) error {
+func (a *api) disableAPIKey(w http.ResponseWriter, r *http.Request) error {
+	return a.setAPIKeyDisabled(w, r, true)
+}
+
+func (a *api) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
+	return a.withRefresh(r, func(p auth.Principal) error {
 		if err := a.svc.DeleteAPIKey(r.Context(), p, r.PathValue("id")); err != nil {
 			return err
 		}

@@ -67,36 +67,50 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	appPath := prefix + "/app/{app}"
-	mux.HandleFunc("GET "+appPath+"/location", a.location)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/login", a.login)
-	mux.HandleFunc("GET "+appPath+"/auth/providers/{provider}/login", a.redirectLogin)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/register", a.register)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm", a.confirm)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm/send", a.confirmSend)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm/call", a.confirmCall)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset", a.reset)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/send", a.resetSend)
-	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/call", a.resetCall)
-	mux.HandleFunc("PUT "+appPath+"/push/providers/{service}/registration", a.registerPush)
-	mux.HandleFunc("DELETE "+appPath+"/push/providers/{service}/registration", a.deregisterPush)
-	mux.HandleFunc("POST "+appPath+"/functions/call", a.callFunction)
-	mux.HandleFunc("GET "+appPath+"/functions/call", a.callFunctionStreaming)
-	mux.HandleFunc("GET "+prefix+"/auth/callback", a.oauthCallback)
-	mux.HandleFunc("POST "+prefix+"/auth/callback", a.oauthCallback)
-	mux.HandleFunc("GET "+prefix+"/auth/profile", a.profile)
-	mux.HandleFunc("POST "+prefix+"/auth/session", a.refresh)
-	mux.HandleFunc("DELETE "+prefix+"/auth/session", a.logout)
-	mux.HandleFunc("DELETE "+prefix+"/auth/delete", a.deleteUser)
-	mux.HandleFunc("POST "+prefix+"/auth/api_keys", a.createAPIKey)
-	mux.HandleFunc("GET "+prefix+"/auth/api_keys", a.listAPIKeys)
-	mux.HandleFunc("GET "+prefix+"/auth/api_keys/{id}", a.getAPIKey)
-	mux.HandleFunc("PUT "+prefix+"/auth/api_keys/{id}/enable", a.enableAPIKey)
-	mux.HandleFunc("PUT "+prefix+"/auth/api_keys/{id}/disable", a.disableAPIKey)
-	mux.HandleFunc("DELETE "+prefix+"/auth/api_keys/{id}", a.deleteAPIKey)
+	mux.HandleFunc("GET "+appPath+"/location", a.handle(a.location))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/login", a.handle(a.login))
+	mux.HandleFunc("GET "+appPath+"/auth/providers/{provider}/login", a.handle(a.redirectLogin))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/register", a.handle(a.register))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm", a.handle(a.confirm))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm/send", a.handle(a.confirmSend))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/confirm/call", a.handle(a.confirmCall))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset", a.handle(a.reset))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/send", a.handle(a.resetSend))
+	mux.HandleFunc("POST "+appPath+"/auth/providers/{provider}/reset/call", a.handle(a.resetCall))
+	mux.HandleFunc("PUT "+appPath+"/push/providers/{service}/registration", a.handle(a.registerPush))
+	mux.HandleFunc("DELETE "+appPath+"/push/providers/{service}/registration", a.handle(a.deregisterPush))
+	mux.HandleFunc("POST "+appPath+"/functions/call", a.handle(a.callFunction))
+	mux.HandleFunc("GET "+appPath+"/functions/call", a.handle(a.callFunctionStreaming))
+	mux.HandleFunc("GET "+prefix+"/auth/callback", a.handle(a.oauthCallback))
+	mux.HandleFunc("POST "+prefix+"/auth/callback", a.handle(a.oauthCallback))
+	mux.HandleFunc("GET "+prefix+"/auth/profile", a.handle(a.profile))
+	mux.HandleFunc("POST "+prefix+"/auth/session", a.handle(a.refresh))
+	mux.HandleFunc("DELETE "+prefix+"/auth/session", a.handle(a.logout))
+	mux.HandleFunc("DELETE "+prefix+"/auth/delete", a.handle(a.deleteUser))
+	mux.HandleFunc("POST "+prefix+"/auth/api_keys", a.handle(a.createAPIKey))
+	mux.HandleFunc("GET "+prefix+"/auth/api_keys", a.handle(a.listAPIKeys))
+	mux.HandleFunc("GET "+prefix+"/auth/api_keys/{id}", a.handle(a.getAPIKey))
+	mux.HandleFunc("PUT "+prefix+"/auth/api_keys/{id}/enable", a.handle(a.enableAPIKey))
+	mux.HandleFunc("PUT "+prefix+"/auth/api_keys/{id}/disable", a.handle(a.disableAPIKey))
+	mux.HandleFunc("DELETE "+prefix+"/auth/api_keys/{id}", a.handle(a.deleteAPIKey))
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 	mux.HandleFunc("GET /healthz", a.health)
-	mux.HandleFunc("GET /readyz", a.ready)
+	mux.HandleFunc("GET /readyz", a.handle(a.ready))
 	return a.accessLog(a.recoverPanics(a.cors(jsonFallbacks(mux, a))))
+}
+
+// handler is the one shape of the API's handlers: they write their answer and return
+// nil, or return the error that handle turns into the protocol's error body.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handler to net/http: an error it returns is written in the protocol's
+// error shape (it must not have written anything yet).
+func (a *api) handle(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(r.Context(), w, err)
+		}
+	}
 }
 
 // jsonFallbacks answers requests that match no route, or no method of a route, in the
@@ -230,14 +244,13 @@ func (a *api) principalFrom(r *http.Request, inQuery bool) (auth.Principal, erro
 	return p, nil
 }
 
-func (a *api) location(w http.ResponseWriter, r *http.Request) {
+func (a *api) location(w http.ResponseWriter, r *http.Request) error {
 	app, err := a.svc.App(r.PathValue("app"))
 	if err == nil {
 		err = checkOrigin(r, app)
 	}
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	host := a.baseURL(r)
 	ws := "ws" + strings.TrimPrefix(host, "http")
@@ -247,6 +260,7 @@ func (a *api) location(w http.ResponseWriter, r *http.Request) {
 		"hostname":         host,
 		"ws_hostname":      ws,
 	})
+	return nil
 }
 
 func deviceFrom(body map[string]any) (auth.Device, error) {
@@ -269,25 +283,22 @@ func deviceFrom(body map[string]any) (auth.Device, error) {
 	return auth.DeviceFrom(dm), nil
 }
 
-func (a *api) login(w http.ResponseWriter, r *http.Request) {
+func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	app, err := a.svc.App(r.PathValue("app"))
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	if err := checkOrigin(r, app); err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	ip := a.clientIP(r)
-	if !a.limit(w, r, check{ratelimit.LoginIP, limitKeyIP(ip)}) {
-		return
+	if err := a.limit(w, r, check{ratelimit.LoginIP, limitKeyIP(ip)}); err != nil {
+		return err
 	}
 	body, err := readObject(w, r)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	var checks []check
 	if key := a.svc.AccountKey(app.ClientAppID, r.PathValue("provider"), body); key != "" {
@@ -296,56 +307,52 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("provider") == "api-key" { // keys are guessed from many accounts at once
 		checks = append(checks, check{ratelimit.APIKeyIP, limitKeyIP(ip)})
 	}
-	if !a.limit(w, r, checks...) {
-		return
+	if err := a.limit(w, r, checks...); err != nil {
+		return err
 	}
 	dev, err := deviceFrom(body)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	delete(body, "options")
 	req := auth.LoginRequest{AppID: app.ClientAppID, Provider: r.PathValue("provider"), Credentials: provider.Credentials(body), Device: dev, IP: ip}
 	if r.URL.Query().Get("link") == "true" {
 		tok, err := bearer(r)
 		if err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 		req.LinkAccessToken = tok
 	}
 	res, err := a.svc.LogIn(ctx, req)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	out := map[string]string{"access_token": res.AccessToken, "user_id": res.UserID, "device_id": res.DeviceID}
 	if res.RefreshToken != "" {
 		out["refresh_token"] = res.RefreshToken
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // redirectLogin starts a browser OAuth login (GET .../auth/providers/{p}/login): the popup is sent (302) to the
 // provider's consent page; a link probe (link=true&providerRedirectHeader=true, with the
 // linking user's access token) gets the same URL in the X-BaaS-Location header instead.
-func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
+func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if !a.limit(w, r, check{ratelimit.LoginIP, limitKeyIP(a.clientIP(r))}) {
-		return
+	if err := a.limit(w, r, check{ratelimit.LoginIP, limitKeyIP(a.clientIP(r))}); err != nil {
+		return err
 	}
 	if app, err := a.svc.App(r.PathValue("app")); err == nil {
 		if err := checkOrigin(r, app); err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 	}
 	// A browser's top-level navigation (the popup) sends no Origin; a fetch from a page
 	// does, and only the link probe of a trusted page may start a login that way.
 	if origin := r.Header.Get("Origin"); origin != "" && !a.probeOriginTrusted(r, origin) {
-		a.writeError(ctx, w, &apiError{http.StatusForbidden, codeDomainNotAllowed,
-			"origin " + origin + " may not start this login: only the link probe of a page at the redirect URL's origin (or an allowed origin) may"})
-		return
+		return &apiError{http.StatusForbidden, codeDomainNotAllowed,
+			"origin " + origin + " may not start this login: only the link probe of a page at the redirect URL's origin (or an allowed origin) may"}
 	}
 	q := r.URL.Query()
 	start := auth.RedirectStart{AppID: r.PathValue("app"), Provider: r.PathValue("provider"), Redirect: q.Get("redirect"),
@@ -362,24 +369,23 @@ func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) {
 	if q.Get("link") == "true" {
 		tok, err := bearer(r)
 		if err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 		start.LinkAccessToken = tok
 	}
 	started, err := a.svc.StartRedirectLogin(ctx, start)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	a.setOAuthCookie(w, r, started)
 	if q.Get("providerRedirectHeader") == "true" {
 		w.Header().Set("X-BaaS-Location", started.ConsentURL)
 		writeEmpty(w, http.StatusOK)
-		return
+		return nil
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, started.ConsentURL, http.StatusFound)
+	return nil
 }
 
 // oauthCookie is the name of the cookie that binds one OAuth login to its browser (one
@@ -413,13 +419,12 @@ func (a *api) setOAuthCookie(w http.ResponseWriter, r *http.Request, s auth.Redi
 
 // oauthCallback is where providers send the browser back (GET, or POST for Apple's
 // form_post): the login finishes and the browser goes to the app's redirect URL.
-func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) {
+func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		if err := r.ParseForm(); err != nil {
-			a.writeError(ctx, w, badRequest("malformed callback form"))
-			return
+			return badRequest("malformed callback form")
 		}
 	}
 	refusal := r.FormValue("error")
@@ -441,11 +446,11 @@ func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	to, err := a.svc.FinishRedirectLogin(ctx, auth.RedirectFinish{StateID: state, BrowserSecret: secret, Code: r.FormValue("code"), Refusal: refusal, IP: a.clientIP(r)})
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, to, http.StatusFound)
+	return nil
 }
 
 // baseURL is the scheme://host clients reach this server at.
@@ -460,16 +465,14 @@ func (a *api) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (a *api) profile(w http.ResponseWriter, r *http.Request) {
+func (a *api) profile(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.principal(r)
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	u, err := a.svc.Profile(r.Context(), p)
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	type identity struct {
 		ID           string         `json:"id"`
@@ -492,51 +495,48 @@ func (a *api) profile(w http.ResponseWriter, r *http.Request) {
 		"data":       data,
 		"type":       u.Type,
 	})
+	return nil
 }
 
-func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
+func (a *api) refresh(w http.ResponseWriter, r *http.Request) error {
 	tok, err := bearer(r)
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	if err := a.checkTokenOrigin(r, tok); err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
-	if !a.limit(w, r, check{ratelimit.RefreshIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.RefreshSession, secretKey("", tok)}) {
-		return
+	if err := a.limit(w, r, check{ratelimit.RefreshIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.RefreshSession, secretKey("", tok)}); err != nil {
+		return err
 	}
 	// Rotation is for clients that opt in (the Go SDK does); the Realm SDKs keep one
 	// refresh token for the session's life.
 	rotate := r.URL.Query().Get("rotate_refresh_token") == "true"
 	res, err := a.svc.Refresh(r.Context(), tok, rotate)
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	out := map[string]string{"access_token": res.AccessToken}
 	if res.RefreshToken != "" {
 		out["refresh_token"] = res.RefreshToken
 	}
 	writeJSON(w, http.StatusCreated, out)
+	return nil
 }
 
-func (a *api) logout(w http.ResponseWriter, r *http.Request) {
+func (a *api) logout(w http.ResponseWriter, r *http.Request) error {
 	tok, err := bearer(r)
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	if err := a.checkTokenOrigin(r, tok); err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	if err := a.svc.LogOut(r.Context(), tok); err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	writeEmpty(w, http.StatusNoContent)
+	return nil
 }
 
 // checkTokenOrigin checks the browser's origin against the app that a refresh token
@@ -548,17 +548,16 @@ func (a *api) checkTokenOrigin(r *http.Request, tok string) error {
 	return nil
 }
 
-func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) {
+func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.principal(r)
 	if err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	if err := a.svc.DeleteUser(r.Context(), p); err != nil {
-		a.writeError(r.Context(), w, err)
-		return
+		return err
 	}
 	writeEmpty(w, http.StatusNoContent)
+	return nil
 }
 
 func (a *api) jwks(w http.ResponseWriter, _ *http.Request) {
@@ -574,13 +573,14 @@ func (a *api) health(w http.ResponseWriter, _ *http.Request) {
 }
 
 // ready is /readyz: the store and every data source answer, or 503 with the reason.
-func (a *api) ready(w http.ResponseWriter, r *http.Request) {
+func (a *api) ready(w http.ResponseWriter, r *http.Request) error {
 	if err := a.svc.Ready(r.Context()); err != nil {
 		a.log.WarnContext(r.Context(), "not ready", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
 // appFromPath returns the client app id of an app-scoped path, or "".

@@ -15,45 +15,38 @@ import (
 // callFunction serves POST functions/call (user.functions.x() in the SDKs): {name, arguments, service?}, run as
 // the calling user; the answer is the function's result as Extended JSON. With a
 // service, it is a MongoDB service action (find, insertOne, ...: the SDKs' mongoClient) on that data source, under its rules.
-func (a *api) callFunction(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+func (a *api) callFunction(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.principal(r)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	if p.App.ClientAppID != r.PathValue("app") {
-		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
-		return
+		return &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"}
 	}
-	if !a.limit(w, r, check{ratelimit.FunctionIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.FunctionUser, p.App.ClientAppID + "|" + p.UserID}) {
-		return
+	if err := a.limit(w, r, check{ratelimit.FunctionIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.FunctionUser, p.App.ClientAppID + "|" + p.UserID}); err != nil {
+		return err
 	}
 	raw, err := readBody(w, r)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	body, err := ejson.DecodeDocument(raw)
 	if err != nil {
-		a.writeError(ctx, w, badRequest("malformed request body: "+err.Error()))
-		return
+		return badRequest("malformed request body: " + err.Error())
 	}
-	a.runFunction(w, r, p, body)
+	return a.runFunction(w, r, p, body)
 }
 
-func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Principal, body bson.D) {
+func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Principal, body bson.D) error {
 	ctx := r.Context()
 	fields, _ := ejson.Plain(body).(map[string]any)
 	name, err := stringField(fields, "name", true)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	service, err := stringField(fields, "service", false)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	var rawArgs bson.A
 	for _, e := range body {
@@ -62,37 +55,33 @@ func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Princip
 		}
 		arr, ok := e.Value.(bson.A)
 		if !ok {
-			a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeInvalidParameter, "'arguments' must be an array"})
-			return
+			return &apiError{http.StatusBadRequest, codeInvalidParameter, "'arguments' must be an array"}
 		}
 		rawArgs = arr
 	}
 	if service != "" {
 		arg, err := serviceArgument(rawArgs)
 		if err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 		out, err := a.svc.CallService(ctx, p, service, name, arg)
 		if err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 		body, err := function.EncodeResult(out)
 		if err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 		writeRaw(w, http.StatusOK, body)
-		return
+		return nil
 	}
 	args, _ := ejson.Plain(rawArgs).([]any)
 	out, err := a.svc.CallFunction(ctx, p, name, args, a.requestInfo(r))
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	writeRaw(w, http.StatusOK, out)
+	return nil
 }
 
 // serviceArgument is the one argument document of a MongoDB service call.
@@ -110,40 +99,33 @@ func serviceArgument(args bson.A) (bson.D, error) {
 // callFunctionStreaming serves GET functions/call?baas_request=... (the SDKs' streaming call, base64 of the same body): a
 // MongoDB watch, answered as server-sent events. Functions return values, not streams,
 // so a streaming call without a service is refused.
-func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.principalFrom(r, true)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	if p.App.ClientAppID != r.PathValue("app") {
-		a.writeError(ctx, w, &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"})
-		return
+		return &apiError{http.StatusUnauthorized, codeInvalidSession, "invalid session: the access token belongs to another app"}
 	}
-	if !a.limit(w, r, check{ratelimit.FunctionIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.FunctionUser, p.App.ClientAppID + "|" + p.UserID}) {
-		return
+	if err := a.limit(w, r, check{ratelimit.FunctionIP, limitKeyIP(a.clientIP(r))}, check{ratelimit.FunctionUser, p.App.ClientAppID + "|" + p.UserID}); err != nil {
+		return err
 	}
 	raw, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("baas_request"))
 	if err != nil {
-		a.writeError(ctx, w, badRequest("baas_request must be standard base64 of a JSON request"))
-		return
+		return badRequest("baas_request must be standard base64 of a JSON request")
 	}
 	body, err := ejson.DecodeDocument(raw)
 	if err != nil {
-		a.writeError(ctx, w, badRequest("baas_request: "+err.Error()))
-		return
+		return badRequest("baas_request: " + err.Error())
 	}
 	fields, _ := ejson.Plain(body).(map[string]any)
 	service, _ := fields["service"].(string)
 	name, _ := fields["name"].(string)
 	if service == "" {
-		a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "streaming function calls are only available for a MongoDB watch: call the function with POST"})
-		return
+		return &apiError{http.StatusBadRequest, codeBadRequest, "streaming function calls are only available for a MongoDB watch: call the function with POST"}
 	}
 	if name != "watch" {
-		a.writeError(ctx, w, &apiError{http.StatusBadRequest, codeBadRequest, "only watch can be called as a stream"})
-		return
+		return &apiError{http.StatusBadRequest, codeBadRequest, "only watch can be called as a stream"}
 	}
 	var args bson.A
 	for _, e := range body {
@@ -153,10 +135,9 @@ func (a *api) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 	}
 	arg, err := serviceArgument(args)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
-	a.watch(w, r, p, service, arg)
+	return a.watch(w, r, p, service, arg)
 }
 
 // requestInfo is context.request: the caller's address and user agent (never the body,

@@ -23,11 +23,11 @@ type check struct {
 }
 
 // limit counts the request against each check. The tightest decision is shown in the
-// RateLimit-* headers; when one refuses, the request is answered with 429, Retry-After
-// and the protocol's error shape, and limit reports false.
-func (a *api) limit(w http.ResponseWriter, r *http.Request, checks ...check) bool {
+// RateLimit-* headers; when one refuses, limit sets Retry-After and returns the 429 error
+// to answer with.
+func (a *api) limit(w http.ResponseWriter, r *http.Request, checks ...check) error {
 	if a.limiter == nil {
-		return true
+		return nil
 	}
 	var tightest *ratelimit.Decision
 	for _, c := range checks {
@@ -44,7 +44,7 @@ func (a *api) limit(w http.ResponseWriter, r *http.Request, checks ...check) boo
 		}
 	}
 	if tightest == nil {
-		return true
+		return nil
 	}
 	h := w.Header()
 	reset := max(int(math.Ceil(time.Until(tightest.Reset).Seconds())), 1)
@@ -52,12 +52,11 @@ func (a *api) limit(w http.ResponseWriter, r *http.Request, checks ...check) boo
 	h.Set("RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
 	h.Set("RateLimit-Reset", strconv.Itoa(reset))
 	if tightest.Allowed {
-		return true
+		return nil
 	}
 	h.Set("Retry-After", strconv.Itoa(reset))
-	a.writeError(r.Context(), w, &apiError{http.StatusTooManyRequests, codeTooManyRequests,
-		fmt.Sprintf("too many requests: the %s limit (%d per %s) was reached; retry in %d s", tightest.Limit.Name, tightest.Limit.Max, tightest.Limit.Window, reset)})
-	return false
+	return &apiError{http.StatusTooManyRequests, codeTooManyRequests,
+		fmt.Sprintf("too many requests: the %s limit (%d per %s) was reached; retry in %d s", tightest.Limit.Name, tightest.Limit.Max, tightest.Limit.Window, reset)}
 }
 
 // limitKeyIP is the key an address is counted under: itself for IPv4, its /64 for IPv6,

@@ -16,99 +16,93 @@ const (
 // userpassOp decodes the body of an email/password operation, runs op on its string
 // fields, and answers success with status (and no body). Every attempt counts against
 // the family's rate limits, whatever its outcome.
-func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, family string, fields []string, op func(app, provider string, f map[string]string) error) {
-	ctx := r.Context()
+func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, family string, fields []string, op func(app, provider string, f map[string]string) error) error {
 	app, err := a.svc.App(r.PathValue("app"))
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	if err := checkOrigin(r, app); err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	ipLimit := ratelimit.MailIP
 	if family == limitRegister {
 		ipLimit = ratelimit.RegisterIP
 	}
-	if !a.limit(w, r, check{ipLimit, limitKeyIP(a.clientIP(r))}) {
-		return
+	if err := a.limit(w, r, check{ipLimit, limitKeyIP(a.clientIP(r))}); err != nil {
+		return err
 	}
 	body, err := readObject(w, r)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	vals := make(map[string]string, len(fields))
 	for _, f := range fields {
 		v, err := stringField(body, f, true)
 		if err != nil {
-			a.writeError(ctx, w, err)
-			return
+			return err
 		}
 		vals[f] = v
 	}
 	switch family {
 	case limitRegister:
-		if !a.limit(w, r, check{ratelimit.RegisterEmail, accountKey(app.ClientAppID, vals["email"])}) {
-			return
+		if err := a.limit(w, r, check{ratelimit.RegisterEmail, accountKey(app.ClientAppID, vals["email"])}); err != nil {
+			return err
 		}
 	case limitMail:
-		if !a.limit(w, r, check{ratelimit.MailAccount, accountKey(app.ClientAppID, vals["email"])}) {
-			return
+		if err := a.limit(w, r, check{ratelimit.MailAccount, accountKey(app.ClientAppID, vals["email"])}); err != nil {
+			return err
 		}
 	}
 	if err := op(app.ClientAppID, r.PathValue("provider"), vals); err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	writeEmpty(w, status)
+	return nil
 }
 
-func (a *api) register(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusCreated, limitRegister, []string{"email", "password"}, func(app, p string, f map[string]string) error {
+func (a *api) register(w http.ResponseWriter, r *http.Request) error {
+	return a.userpassOp(w, r, http.StatusCreated, limitRegister, []string{"email", "password"}, func(app, p string, f map[string]string) error {
 		return a.svc.Register(r.Context(), app, p, f["email"], f["password"])
 	})
 }
 
-func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId"}, func(app, p string, f map[string]string) error {
+func (a *api) confirm(w http.ResponseWriter, r *http.Request) error {
+	return a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId"}, func(app, p string, f map[string]string) error {
 		return a.svc.Confirm(r.Context(), app, p, f["token"], f["tokenId"])
 	})
 }
 
-func (a *api) confirmSend(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
+func (a *api) confirmSend(w http.ResponseWriter, r *http.Request) error {
+	return a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
 		return a.svc.ResendConfirmation(r.Context(), app, p, f["email"])
 	})
 }
 
-func (a *api) confirmCall(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
+func (a *api) confirmCall(w http.ResponseWriter, r *http.Request) error {
+	return a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
 		return a.svc.RetryCustomConfirmation(r.Context(), app, p, f["email"])
 	})
 }
 
-func (a *api) reset(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId", "password"}, func(app, p string, f map[string]string) error {
+func (a *api) reset(w http.ResponseWriter, r *http.Request) error {
+	return a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId", "password"}, func(app, p string, f map[string]string) error {
 		return a.svc.ResetPassword(r.Context(), app, p, f["token"], f["tokenId"], f["password"])
 	})
 }
 
-func (a *api) resetSend(w http.ResponseWriter, r *http.Request) {
-	a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
+func (a *api) resetSend(w http.ResponseWriter, r *http.Request) error {
+	return a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
 		return a.svc.SendPasswordReset(r.Context(), app, p, f["email"])
 	})
 }
 
-func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+func (a *api) resetCall(w http.ResponseWriter, r *http.Request) error {
 	app, err := a.svc.App(r.PathValue("app"))
 	if err == nil {
 		err = checkOrigin(r, app)
 	}
-	if err == nil && !a.limit(w, r, check{ratelimit.MailIP, limitKeyIP(a.clientIP(r))}) {
-		return
+	if err == nil {
+		err = a.limit(w, r, check{ratelimit.MailIP, limitKeyIP(a.clientIP(r))})
 	}
 	var body map[string]any
 	if err == nil {
@@ -118,8 +112,8 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		email, err = stringField(body, "email", true)
 	}
-	if err == nil && !a.limit(w, r, check{ratelimit.MailAccount, accountKey(app.ClientAppID, email)}) {
-		return
+	if err == nil {
+		err = a.limit(w, r, check{ratelimit.MailAccount, accountKey(app.ClientAppID, email)})
 	}
 	if err == nil {
 		password, err = stringField(body, "password", true)
@@ -135,11 +129,11 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = a.svc.CallResetFunction(ctx, app.ClientAppID, r.PathValue("provider"), email, password, args)
+		err = a.svc.CallResetFunction(r.Context(), app.ClientAppID, r.PathValue("provider"), email, password, args)
 	}
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	writeEmpty(w, http.StatusNoContent)
+	return nil
 }

@@ -15,17 +15,15 @@ import (
 // stream is opened before the 200 is sent, so that an error (no such service, no
 // change streams in this data source, refused by the rules) is an ordinary JSON error,
 // and no event after the answer starts is missed.
-func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, service string, arg bson.D) {
+func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, service string, arg bson.D) error {
 	ctx := r.Context()
 	src, caller, err := a.svc.DataSource(ctx, p, service)
 	if err != nil {
-		a.writeError(ctx, w, err)
-		return
+		return err
 	}
 	stream, err := src.Watch(ctx, caller, arg)
 	if err != nil {
-		a.writeError(ctx, w, auth.DataError(err))
-		return
+		return auth.DataError(err)
 	}
 	defer stream.Close(context.WithoutCancel(ctx))
 	rc := http.NewResponseController(w) // reaches the flusher through the access log's wrapper
@@ -48,18 +46,18 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 				}
 				fmt.Fprintf(w, "event: error\ndata: %s\n\n", sseEscape(fmt.Sprintf(`{"error_code":%q,"error":%q}`, code, msg)))
 			}
-			return
+			return nil // the answer has started: errors are events now
 		}
 		text, err := bson.MarshalExtJSON(ev, true, false)
 		if err != nil {
 			a.log.ErrorContext(ctx, "watch: encoding an event failed", "err", err)
-			return
+			return nil
 		}
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", sseEscape(string(text))); err != nil {
-			return
+			return nil
 		}
 		if err := rc.Flush(); err != nil {
-			return
+			return nil
 		}
 	}
 }
