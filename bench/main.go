@@ -106,6 +106,12 @@ func run(duration time.Duration, out string, withPG bool) error {
 		}
 	}
 	report := render(runs, hashTime, hashLimit, duration)
+	// The soak section comes from its own, longer run (-soak): keep it.
+	if old, err := os.ReadFile(out); err == nil {
+		if i := strings.Index(string(old), "\n## Soak\n"); i >= 0 {
+			report = strings.TrimRight(report, "\n") + "\n" + string(old[i:])
+		}
+	}
 	if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 		return err
 	}
