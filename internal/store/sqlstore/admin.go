@@ -108,7 +108,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User, id store.Identity)
 
 // ListUserSessions implements store.Store.
 func (s *Store) ListUserSessions(ctx context.Context, appID, userID string) ([]store.SessionInfo, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT s.id, s.device_id, s.provider_type, s.identity_id, s.created_at, s.expires_at, s.last_used_at,
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+sessionColumnsOf("s.")+`,
 			coalesce(d.platform, ''), coalesce(d.platform_version, ''), coalesce(d.sdk_version, ''), coalesce(d.client_app_name, ''), coalesce(d.client_app_version, ''), coalesce(d.last_seen_at, 0)
 		FROM sessions s LEFT JOIN devices d ON d.app_id = s.app_id AND d.id = s.device_id
 		WHERE s.app_id = $1 AND s.user_id = $2 ORDER BY s.last_used_at DESC, s.created_at DESC`, appID, userID)
@@ -118,13 +118,13 @@ func (s *Store) ListUserSessions(ctx context.Context, appID, userID string) ([]s
 	defer rows.Close()
 	var out []store.SessionInfo
 	for rows.Next() {
-		si := store.SessionInfo{Session: store.Session{AppID: appID, UserID: userID}}
-		var created, expires, used, seen int64
-		if err := rows.Scan(&si.ID, &si.DeviceID, &si.ProviderType, &si.IdentityID, &created, &expires, &used,
+		var si store.SessionInfo
+		var seen int64
+		if err := scanSessionWith(rows, &si.Session,
 			&si.Device.Platform, &si.Device.PlatformVersion, &si.Device.SDKVersion, &si.Device.ClientAppName, &si.Device.ClientAppVer, &seen); err != nil {
 			return nil, fmt.Errorf("store: list sessions: %w", err)
 		}
-		si.CreatedAt, si.ExpiresAt, si.LastUsedAt = fromMS(created), fromMS(expires), fromMS(used)
+		si.TokenHash = nil // an operator's listing never carries a token's hash
 		si.Device.AppID, si.Device.ID, si.Device.LastSeenAt = appID, si.DeviceID, fromMS(seen)
 		out = append(out, si)
 	}

@@ -429,16 +429,34 @@ func (s *Store) DeleteUserSessions(ctx context.Context, appID, userID string) (i
 	return int(n), nil
 }
 
+// sessionColumns are a session's columns, in the order scanSessionWith reads them.
 const sessionColumns = `app_id, id, token_hash, user_id, device_id, provider_type, identity_id, created_at, expires_at, last_used_at`
+
+// sessionColumnsOf is sessionColumns qualified by a table alias ("s.").
+func sessionColumnsOf(alias string) string {
+	cols := strings.Split(sessionColumns, ", ")
+	for i, c := range cols {
+		cols[i] = alias + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// scanSessionWith scans sessionColumns, then the extra destinations.
+func scanSessionWith(sc interface{ Scan(...any) error }, se *store.Session, extra ...any) error {
+	var created, expires, used int64
+	dest := append([]any{&se.AppID, &se.ID, &se.TokenHash, &se.UserID, &se.DeviceID, &se.ProviderType, &se.IdentityID, &created, &expires, &used}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return err
+	}
+	se.CreatedAt, se.ExpiresAt, se.LastUsedAt = fromMS(created), fromMS(expires), fromMS(used)
+	return nil
+}
 
 func scanSession(row *sql.Row) (store.Session, error) {
 	var se store.Session
-	var created, expires, used int64
-	err := row.Scan(&se.AppID, &se.ID, &se.TokenHash, &se.UserID, &se.DeviceID, &se.ProviderType, &se.IdentityID, &created, &expires, &used)
-	if err != nil {
+	if err := scanSessionWith(row, &se); err != nil {
 		return store.Session{}, fmt.Errorf("store: get session: %w", notFound(err))
 	}
-	se.CreatedAt, se.ExpiresAt, se.LastUsedAt = fromMS(created), fromMS(expires), fromMS(used)
 	return se, nil
 }
 
