@@ -2,210 +2,60 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 
 	"github.com/wardenauth/warden/client"
-	"github.com/wardenauth/warden/internal/appconfig"
-	"github.com/wardenauth/warden/internal/auth"
-	"github.com/wardenauth/warden/internal/clientapi"
-	"github.com/wardenauth/warden/internal/function"
-	"github.com/wardenauth/warden/internal/password"
-	"github.com/wardenauth/warden/internal/store/sqlite"
-	"github.com/wardenauth/warden/internal/token"
 )
 
-// exampleServer starts Warden in-process for the examples, like `warden serve --app
-// ./examples/quickstart` does, and returns its URL and a function that stops it.
-func exampleServer() (string, func()) {
-	dir, err := os.MkdirTemp("", "warden-example-")
-	if err != nil {
-		panic(err)
-	}
-	h, closeStore, err := newHandler(filepath.Join(dir, "w.db"), "quickstart-abcde")
-	if err != nil {
-		panic(err)
-	}
-	srv := httptest.NewServer(h)
-	return srv.URL, func() { srv.Close(); closeStore(); os.RemoveAll(dir) }
-}
+// These examples show the SDK's shapes; they need a running server, so they are compiled
+// but not run here (the server's module runs the same flows against a real server, in
+// e2e/sdk).
 
-// newHandler builds Warden's real client API on a SQLite file, serving one app with
-// anonymous, API key and auto-confirmed email/password providers.
-func newHandler(dbPath, appID string) (http.Handler, func(), error) {
-	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		return nil, nil, err
-	}
-	key, _ := token.GenerateEd25519PEM()
-	ring, _ := token.NewRing(key)
-	hasher, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
-	app := &appconfig.App{
-		ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA",
-		Providers: map[string]*appconfig.Provider{
-			"anon-user":      {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
-			"api-key":        {Name: "api-key", Type: "api-key", ID: "cccccccccccccccccccccccc"},
-			"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb", Config: json.RawMessage(`{"autoConfirm": true}`)},
-		},
-		Functions: map[string]*appconfig.Function{
-			"sum":    {Name: "sum", File: "sum.js", Source: `exports = (...n) => n.reduce((a, b) => a + b, 0);`},
-			"whoami": {Name: "whoami", File: "whoami.js", Source: `exports = async () => ({ id: context.user.id, email: context.user.data.email ?? null });`},
-		},
-	}
-	engine, err := function.New(app, function.Options{})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{app},
-		Functions: map[string]*function.Engine{appID: engine}})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return clientapi.New(svc, clientapi.Options{}), func() { st.Close() }, nil
-}
-
-// The "Work with Multiple Users" page: register two users, log both in, switch, log
-// one out, remove the other.
+// Several users on one device: the last to log in is active; switch, log out, remove.
 func Example_multipleUsers() {
-	url, stop := exampleServer()
-	defer stop()
 	ctx := context.Background()
-	app, err := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	app, err := client.New("my-app-abcde", client.WithBaseURL("https://auth.example.com"), client.WithStorage(client.NewMemoryStorage()))
 	if err != nil {
 		panic(err)
 	}
-	ep := app.EmailPasswordAuth()
-	_ = ep.RegisterUser(ctx, "joe@example.com", "passw0rd")
-	_ = ep.RegisterUser(ctx, "emma@example.com", "passw0rd")
-
 	joe, _ := app.LogIn(ctx, client.EmailPassword("joe@example.com", "passw0rd"))
 	emma, _ := app.LogIn(ctx, client.EmailPassword("emma@example.com", "passw0rd"))
-	fmt.Println("active:", app.CurrentUser().Profile().Email)
-
+	fmt.Println("active:", app.CurrentUser().Profile().Email) // emma
 	_ = app.SwitchUser(joe)
-	fmt.Println("after switch:", app.CurrentUser().Profile().Email)
-
-	_ = joe.LogOut(ctx)
+	_ = joe.LogOut(ctx) // joe stays on the device, logged out
 	for _, u := range app.AllUsers() {
 		fmt.Println(u.Profile().Email, u.State())
 	}
-	fmt.Println("active:", app.CurrentUser().Profile().Email)
-
 	_ = app.RemoveUser(ctx, emma)
-	fmt.Println("users on this device:", len(app.AllUsers()), "active:", app.CurrentUser() == nil)
-	// Output:
-	// active: emma@example.com
-	// after switch: joe@example.com
-	// joe@example.com logged-out
-	// emma@example.com active
-	// active: emma@example.com
-	// users on this device: 1 active: true
-}
-
-// Anonymous login reuses the device's anonymous user; AnonymousNew makes another.
-func ExampleAnonymous() {
-	url, stop := exampleServer()
-	defer stop()
-	ctx := context.Background()
-	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
-	first, _ := app.LogIn(ctx, client.Anonymous())
-	again, _ := app.LogIn(ctx, client.Anonymous())
-	other, _ := app.LogIn(ctx, client.AnonymousNew())
-	fmt.Println(first == again, first == other, len(first.Identities()))
-	// Output: true false 1
 }
 
 // Link an email/password identity to an anonymous user: the user keeps its id.
 func ExampleUser_LinkCredentials() {
-	url, stop := exampleServer()
-	defer stop()
 	ctx := context.Background()
-	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	app, _ := client.New("my-app-abcde", client.WithBaseURL("https://auth.example.com"))
 	guest, _ := app.LogIn(ctx, client.Anonymous())
 	_ = app.EmailPasswordAuth().RegisterUser(ctx, "ann@example.com", "passw0rd")
 	if err := guest.LinkCredentials(ctx, client.EmailPassword("ann@example.com", "passw0rd")); err != nil {
-		panic(err)
+		fmt.Println("link failed:", err)
 	}
-	for _, id := range guest.Identities() {
-		fmt.Println(id.ProviderType)
-	}
-	ann, _ := app.LogIn(ctx, client.EmailPassword("ann@example.com", "passw0rd"))
-	fmt.Println(ann.ID() == guest.ID())
-	// Output:
-	// anon-user
-	// local-userpass
-	// true
-}
-
-// A user creates an API key for a program that logs in as that user.
-func ExampleUser_APIKeys() {
-	url, stop := exampleServer()
-	defer stop()
-	ctx := context.Background()
-	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
-	_ = app.EmailPasswordAuth().RegisterUser(ctx, "ops@example.com", "passw0rd")
-	user, _ := app.LogIn(ctx, client.EmailPassword("ops@example.com", "passw0rd"))
-
-	key, _ := user.APIKeys().Create(ctx, "backup-job")
-	fmt.Println(key.Name, len(key.Key))
-
-	job, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
-	asUser, _ := job.LogIn(ctx, client.APIKey(key.Key))
-	fmt.Println(asUser.ID() == user.ID())
-
-	_ = user.APIKeys().Disable(ctx, key.ID)
-	keys, _ := user.APIKeys().FetchAll(ctx)
-	fmt.Println(keys[0].Name, keys[0].Disabled)
-	// Output:
-	// backup-job 64
-	// true
-	// backup-job true
-}
-
-// A program started again (here: without a server) finds its users in storage.
-func ExampleNew_offline() {
-	url, stop := exampleServer()
-	ctx := context.Background()
-	dir, _ := os.MkdirTemp("", "warden-state-")
-	defer os.RemoveAll(dir)
-	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(&client.FileStorage{Dir: dir}))
-	_ = app.EmailPasswordAuth().RegisterUser(ctx, "kim@example.com", "passw0rd")
-	_, _ = app.LogIn(ctx, client.EmailPassword("kim@example.com", "passw0rd"))
-	stop()
-
-	restarted, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(&client.FileStorage{Dir: dir}))
-	fmt.Println(restarted.CurrentUser().Profile().Email, restarted.CurrentUser().State())
-	// Output: kim@example.com active
 }
 
 // Errors carry the server's status and error_code.
 func ExampleError() {
-	url, stop := exampleServer()
-	defer stop()
-	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	app, _ := client.New("my-app-abcde", client.WithBaseURL("https://auth.example.com"))
 	_, err := app.LogIn(context.Background(), client.EmailPassword("nobody@example.com", "wrong-pw"))
 	var e *client.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.StatusCode, e.Code, e.Message)
+		fmt.Println(e.StatusCode, e.Code, e.Message) // 401 InvalidPassword unauthorized
 	}
-	// Output: 401 InvalidPassword unauthorized
 }
 
-// Call an app function as the current user.
+// Call an app function; the result is canonical Extended JSON.
 func ExampleUser_CallFunction() {
-	url, stop := exampleServer()
-	defer stop()
 	ctx := context.Background()
-	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	app, _ := client.New("my-app-abcde", client.WithBaseURL("https://auth.example.com"))
 	user, _ := app.LogIn(ctx, client.Anonymous())
-	sum, _ := user.CallFunction(ctx, "sum", 1, 2, 3.5)
-	fmt.Println(string(sum)) // canonical Extended JSON, as App Services answered
-	// Output: {"$numberDouble":"6.5"}
+	sum, err := user.CallFunction(ctx, "sum", 1, 2, 3.5)
+	fmt.Println(string(sum), err) // {"$numberDouble":"6.5"}
 }

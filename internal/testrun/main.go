@@ -38,7 +38,7 @@ func main() {
 		}
 	}
 	if !pkgs {
-		args = append(args, "./...")
+		args = append(args, "./...", "./client/...") // the SDK is its own module in the workspace
 	}
 	cmd := exec.Command("go", append([]string{"test", "-json"}, args...)...)
 	cmd.Stderr = os.Stderr
