@@ -97,7 +97,7 @@ func TestOperatorsCLIAndAPI(t *testing.T) {
 	var page struct {
 		Total int `json:"total"`
 	}
-	if err := json.Unmarshal([]byte(runCLI(t, "", append([]string{"users", "list", "--search", "op-made"}, remote...)...)), &page); err != nil || page.Total != 1 {
+	if err := json.Unmarshal([]byte(runCLI(t, "", append([]string{"users", "list", "--json", "--search", "op-made"}, remote...)...)), &page); err != nil || page.Total != 1 {
 		t.Fatalf("users list --server: %v %d", err, page.Total)
 	}
 	runCLI(t, "", append([]string{"users", "disable", "--id", uid}, remote...)...)
@@ -107,6 +107,15 @@ func TestOperatorsCLIAndAPI(t *testing.T) {
 	runCLI(t, "", append([]string{"users", "enable", "--id", uid}, remote...)...)
 	if st := login("op-made@example.com"); st != 200 {
 		t.Fatalf("login after enable through --server: %d", st)
+	}
+	// Both ways print the same: a table from the same shapes, or the same JSON.
+	local := []string{"--app", app, "--data", srv.DataDir}
+	for _, args := range [][]string{{"users", "get", "--id", uid, "--json"}, {"users", "get", "--id", uid}} {
+		viaAPI := runCLI(t, "", append(args, remote...)...)
+		direct := runCLI(t, "", append(args, local...)...)
+		if viaAPI != direct || !strings.Contains(direct, uid) {
+			t.Fatalf("%v differs between --server and the data directory:\n%s\n---\n%s", args, viaAPI, direct)
+		}
 	}
 	cmd := exec.Command(binary(t), append([]string{"users", "list", "--server", srv.URL, "--admin-key", "wadm_wrong", "--app", app}, "--json")...)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {

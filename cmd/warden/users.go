@@ -10,9 +10,9 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/wardenauth/warden/internal/adminapi"
+	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/store"
 )
@@ -30,10 +30,11 @@ const usersUsage = `Usage: warden users COMMAND --app DIR [--data DIR | --databa
   export  [--out FILE]                  every user as JSON lines (with password hashes: keep the file secret)
   import  [--in FILE]                   users from JSON lines (export's format); existing ids are skipped
 
-Every command takes --json for JSON output. The commands work on the data directory (or
---database) directly; a running server sees a change at once. With --server URL and an
-admin key (--admin-key or $WARDEN_ADMIN_KEY), list, get, create, disable, enable, revoke,
-delete and unlock go through that server's admin API instead (give --app-id, or --app).
+Every command takes --json for JSON output (the admin API's shapes). The commands work on
+the data directory (or --database) directly; a running server sees a change at once. With
+--server URL and an admin key (--admin-key or $WARDEN_ADMIN_KEY), list, get, create,
+disable, enable, revoke, delete and unlock go through that server's admin API instead (give
+--app-id, or --app), and print the same.
 `
 
 // users manages an app's users.
@@ -61,11 +62,6 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *server != "" {
-		return remoteUsers(ctx, sub, remoteArgs{server: *server, key: *adminKey, appID: *common.appID, appDir: *common.appDir,
-			id: *id, email: *email, password: *pw, query: store.UserQuery{Search: *search, Provider: *providerType, State: *state, Sort: *sortBy, Desc: *desc, Limit: *limit, Offset: *offset},
-			json: *asJSON}, stdout)
-	}
 	known := map[string]bool{"list": true, "get": true, "create": true, "disable": true, "enable": true, "revoke": true, "delete": true, "unlock": true, "export": true, "import": true}
 	if !known[sub] {
 		fmt.Fprint(stderr, usersUsage)
@@ -75,77 +71,59 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if needID[sub] && *id == "" {
 		return fmt.Errorf("users %s: --id is required", sub)
 	}
-	svc, app, closeStore, err := common.open(ctx, "users")
-	if err != nil {
-		return err
+	if (sub == "unlock" || sub == "create") && *email == "" {
+		return fmt.Errorf("users %s: --email is required", sub)
 	}
-	defer closeStore()
-	ctx = auth.WithActor(ctx, cliActor()) // the service audits every change with it
-	appID := app.ClientAppID
-	emit := func(v any, table func(*tabwriter.Writer)) error {
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+	pr := printer{w: stdout, json: *asJSON}
+
+	// The same commands on the data directory or through a server's admin API.
+	var ops userOps
+	var svc *auth.Service
+	var appID string
+	if *server != "" {
+		if sub == "export" || sub == "import" {
+			return fmt.Errorf("users %s: not available with --server (run it on the data directory)", sub)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		table(tw)
-		return tw.Flush()
-	}
-	done := func(msg string) error {
-		if *asJSON {
-			return json.NewEncoder(stdout).Encode(map[string]string{"result": msg})
+		if *adminKey == "" {
+			return errNeedAdminKey
 		}
-		_, err := fmt.Fprintln(stdout, msg)
-		return err
+		appID = *common.appID
+		if appID == "" && *common.appDir != "" {
+			cfg, err := appconfig.Load(*common.appDir, appconfig.Options{})
+			if err != nil {
+				return fmt.Errorf("loading app: %w", err)
+			}
+			appID = cfg.ClientAppID
+		}
+		if appID == "" {
+			return errors.New("users --server: give --app-id (or --app)")
+		}
+		ops = remoteUsers{c: &adminapi.Client{BaseURL: *server, Key: *adminKey}, app: appID}
+	} else {
+		s, app, closeStore, err := common.open(ctx, "users")
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		ctx = auth.WithActor(ctx, cliActor()) // the service audits every change with it
+		svc, appID = s, app.ClientAppID
+		ops = localUsers{svc: svc, appID: appID}
 	}
 
 	switch sub {
 	case "list":
-		list, total, err := svc.ListUsers(ctx, appID, store.UserQuery{Search: *search, Provider: *providerType, State: *state, Sort: *sortBy, Desc: *desc, Limit: *limit, Offset: *offset})
+		page, err := ops.list(ctx, store.UserQuery{Search: *search, Provider: *providerType, State: *state, Sort: *sortBy, Desc: *desc, Limit: *limit, Offset: *offset})
 		if err != nil {
 			return err
 		}
-		views := make([]any, len(list))
-		for i, u := range list {
-			views[i] = adminapi.UserView(u)
-		}
-		return emit(map[string]any{"users": views, "total": total}, func(tw *tabwriter.Writer) {
-			fmt.Fprintln(tw, "ID\tEMAIL\tPROVIDERS\tSTATE\tCREATED\tLAST LOGIN")
-			for _, u := range list {
-				var provs []string
-				for _, i := range u.Identities {
-					provs = append(provs, i.ProviderType)
-				}
-				st := "enabled"
-				if u.Disabled {
-					st = "disabled"
-				}
-				em, _ := u.Data["email"].(string)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, em, strings.Join(provs, ","), st, u.CreatedAt.Format(time.RFC3339), u.LastLogin.Format(time.RFC3339))
-			}
-			fmt.Fprintf(tw, "(%d of %d)\n", len(list), total)
-		})
+		return pr.view(page, userTable)
 	case "get":
-		d, err := svc.UserDetail(ctx, appID, *id)
+		d, err := ops.get(ctx, *id)
 		if err != nil {
 			return err
 		}
-		return emit(adminapi.DetailView(d), func(tw *tabwriter.Writer) {
-			fmt.Fprintf(tw, "id\t%s\nemail\t%s\ntype\t%s\ndisabled\t%v\ncreated\t%s\nlast login\t%s\n", d.ID, d.Email, d.Type, d.Disabled, d.CreatedAt.Format(time.RFC3339), d.LastLogin.Format(time.RFC3339))
-			for _, i := range d.Identities {
-				fmt.Fprintf(tw, "identity\t%s %s\n", i.ProviderType, i.ID)
-			}
-			for _, s := range d.Sessions {
-				fmt.Fprintf(tw, "session\t%s %s %s, last used %s\n", s.ID, s.Device.Platform, s.Device.SDKVersion, s.LastUsedAt.Format(time.RFC3339))
-			}
-			custom, _ := json.Marshal(d.CustomData)
-			fmt.Fprintf(tw, "custom data\t%s\n", custom)
-		})
+		return pr.view(d, detailTable)
 	case "create":
-		if *email == "" {
-			return errors.New("users create: --email is required")
-		}
 		password := *pw
 		if password == "" {
 			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
@@ -154,39 +132,36 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			password = strings.TrimRight(line, "\r\n")
 		}
-		u, err := svc.CreateEmailPasswordUser(ctx, appID, *email, password)
+		u, err := ops.create(ctx, *email, password)
 		if err != nil {
 			return err
 		}
-		return emit(adminapi.UserView(u), func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "created user %s for %s\n", u.ID, *email) })
+		return pr.view(u, func(tw *tabwriter.Writer, v map[string]any) { fmt.Fprintf(tw, "created user %v for %s\n", v["id"], *email) })
 	case "disable", "enable":
-		if err := svc.SetUserDisabled(ctx, appID, *id, sub == "disable"); err != nil {
+		if err := ops.setDisabled(ctx, *id, sub == "disable"); err != nil {
 			return err
 		}
-		return done(sub + "d " + *id)
+		return pr.done(sub + "d " + *id)
 	case "revoke":
-		n, err := svc.RevokeSessions(ctx, appID, *id)
+		n, err := ops.revoke(ctx, *id)
 		if err != nil {
 			return err
 		}
-		return done(fmt.Sprintf("%s: %d sessions ended", *id, n))
+		return pr.done(fmt.Sprintf("%s: %d sessions ended", *id, n))
 	case "delete":
-		if err := svc.AdminDeleteUser(ctx, appID, *id); err != nil {
+		if err := ops.delete(ctx, *id); err != nil {
 			return err
 		}
-		return done("deleted " + *id)
+		return pr.done("deleted " + *id)
 	case "unlock":
-		if *email == "" {
-			return errors.New("users unlock: --email is required")
-		}
-		had, err := svc.Unlock(ctx, appID, *email)
+		had, err := ops.unlock(ctx, *email)
 		if err != nil {
 			return err
 		}
 		if had {
-			return done("unlocked " + *email)
+			return pr.done("unlocked " + *email)
 		}
-		return done(*email + " had no failed logins")
+		return pr.done(*email + " had no failed logins")
 	case "export":
 		w := stdout
 		if *out != "" {
@@ -258,9 +233,78 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("import: %w", err)
 		}
 		fmt.Fprintf(stderr, "imported %d users (%d already there)\n", created, skipped)
-		return done(fmt.Sprintf("imported %d users, skipped %d", created, skipped))
+		return pr.done(fmt.Sprintf("imported %d users, skipped %d", created, skipped))
 	}
 	return nil
+}
+
+// printer prints a command's answer: as JSON (--json), in the admin API's shapes, or
+// as a table made from those same shapes.
+type printer struct {
+	w    io.Writer
+	json bool
+}
+
+func (p printer) view(v map[string]any, table func(*tabwriter.Writer, map[string]any)) error {
+	if p.json {
+		enc := json.NewEncoder(p.w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	table(tw, v)
+	return tw.Flush()
+}
+
+func (p printer) done(msg string) error {
+	if p.json {
+		return json.NewEncoder(p.w).Encode(map[string]string{"result": msg})
+	}
+	_, err := fmt.Fprintln(p.w, msg)
+	return err
+}
+
+func userTable(tw *tabwriter.Writer, page map[string]any) {
+	fmt.Fprintln(tw, "ID\tEMAIL\tPROVIDERS\tSTATE\tCREATED\tLAST LOGIN")
+	users, _ := page["users"].([]any)
+	for _, x := range users {
+		u, _ := x.(map[string]any)
+		var provs []string
+		ids, _ := u["identities"].([]any)
+		for _, i := range ids {
+			if m, ok := i.(map[string]any); ok {
+				provs = append(provs, fmt.Sprint(m["provider_type"]))
+			}
+		}
+		st := "enabled"
+		if u["disabled"] == true {
+			st = "disabled"
+		}
+		data, _ := u["data"].(map[string]any)
+		em, _ := data["email"].(string)
+		fmt.Fprintf(tw, "%v\t%s\t%s\t%s\t%v\t%v\n", u["id"], em, strings.Join(provs, ","), st, u["created_at"], u["last_login"])
+	}
+	fmt.Fprintf(tw, "(%d of %v)\n", len(users), page["total"])
+}
+
+func detailTable(tw *tabwriter.Writer, d map[string]any) {
+	u, _ := d["user"].(map[string]any)
+	fmt.Fprintf(tw, "id\t%v\nemail\t%v\ntype\t%v\ndisabled\t%v\ncreated\t%v\nlast login\t%v\n", u["id"], d["email"], u["type"], u["disabled"], u["created_at"], u["last_login"])
+	ids, _ := u["identities"].([]any)
+	for _, i := range ids {
+		if m, ok := i.(map[string]any); ok {
+			fmt.Fprintf(tw, "identity\t%v %v\n", m["provider_type"], m["id"])
+		}
+	}
+	sessions, _ := d["sessions"].([]any)
+	for _, x := range sessions {
+		if s, ok := x.(map[string]any); ok {
+			dev, _ := s["device"].(map[string]any)
+			fmt.Fprintf(tw, "session\t%v %v %v, last used %v\n", s["id"], dev["platform"], dev["sdk_version"], s["last_used_at"])
+		}
+	}
+	custom, _ := json.Marshal(d["custom_data"])
+	fmt.Fprintf(tw, "custom data\t%s\n", custom)
 }
 
 // cliActor is who acts from the command line: the OS user, for the audit log.
