@@ -136,7 +136,9 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return pr.view(u, func(tw *tabwriter.Writer, v map[string]any) { fmt.Fprintf(tw, "created user %v for %s\n", v["id"], *email) })
+		return pr.view(u, func(tw *tabwriter.Writer, v map[string]any) {
+			fmt.Fprintf(tw, "created user %v for %s\n", v["id"], *email)
+		})
 	case "disable", "enable":
 		if err := ops.setDisabled(ctx, *id, sub == "disable"); err != nil {
 			return err
