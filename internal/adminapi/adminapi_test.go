@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,15 +14,11 @@ import (
 	"github.com/wardenauth/warden/internal/adminapi"
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/auth/authtest"
 	"github.com/wardenauth/warden/internal/auth/provider"
-	"github.com/wardenauth/warden/internal/mail"
-	"github.com/wardenauth/warden/internal/mail/mailtest"
-	"github.com/wardenauth/warden/internal/password"
-	"github.com/wardenauth/warden/internal/store/sqlite"
-	"github.com/wardenauth/warden/internal/token"
 )
 
-const appID = "admin-app"
+const appID = authtest.AppID
 
 type env struct {
 	svc *auth.Service
@@ -33,44 +28,17 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
+	providers := authtest.DefaultProviders()
+	providers["custom-token"] = &appconfig.Provider{Name: "custom-token", Type: "custom-token", ID: "dddddddddddddddddddddddd",
+		Config: json.RawMessage(`{"signingAlgorithm": "HS256"}`), SecretConfig: map[string]json.RawMessage{"signingKeys": json.RawMessage(`["jwt-key"]`)}}
+	a := authtest.New(t, authtest.Options{Providers: providers})
+	key, _, err := a.Svc.CreateAdminKey(context.Background(), "ops")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	keyPEM, _ := token.GenerateEd25519PEM()
-	ring, _ := token.NewRing(keyPEM)
-	hasher, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
-	catcher, err := mailtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { catcher.Close() })
-	sender, _ := mail.NewSMTP(catcher.URL())
-	secrets, _ := appconfig.LoadSecrets("", func(k string) (string, bool) {
-		return "very-secret-value-very-secret-value-0123", k == appconfig.EnvName("jwt-key")
-	})
-	app := &appconfig.App{ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", Name: "admin test", Providers: map[string]*appconfig.Provider{
-		"anon-user": {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
-		"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb",
-			Config: json.RawMessage(`{"emailConfirmationUrl": "https://app.example/confirm", "resetPasswordUrl": "https://app.example/reset"}`)},
-		"api-key": {Name: "api-key", Type: "api-key", ID: "cccccccccccccccccccccccc"},
-		"custom-token": {Name: "custom-token", Type: "custom-token", ID: "dddddddddddddddddddddddd",
-			Config: json.RawMessage(`{"signingAlgorithm": "HS256"}`), SecretConfig: map[string]json.RawMessage{"signingKeys": json.RawMessage(`["jwt-key"]`)}},
-	}}
-	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Mail: sender, Secrets: secrets, Apps: []*appconfig.App{app}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	key, _, err := svc.CreateAdminKey(ctx, "ops")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(adminapi.New(svc, adminapi.Options{}))
+	srv := httptest.NewServer(adminapi.New(a.Svc, adminapi.Options{}))
 	t.Cleanup(srv.Close)
-	return &env{svc: svc, srv: srv, key: key}
+	return &env{svc: a.Svc, srv: srv, key: key}
 }
 
 func (e *env) do(t *testing.T, method, path, key string, body any) (int, []byte) {

@@ -1,4 +1,4 @@
-package auth
+package auth_test
 
 import (
 	"context"
@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
+	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/auth/authtest"
 	"github.com/wardenauth/warden/internal/store"
 	"github.com/wardenauth/warden/internal/store/sqlite"
-	"github.com/wardenauth/warden/internal/token"
 )
 
 // TestNewLeavesNoGoroutineOnError: a configuration error returns with nothing running.
@@ -24,7 +25,7 @@ func TestNewLeavesNoGoroutineOnError(t *testing.T) {
 	for range 20 {
 		// Two apps with one id: refused.
 		app := &appconfig.App{ClientAppID: "dup", DomainID: "d"}
-		if _, _, err := New(Options{Store: st, Apps: []*appconfig.App{app, app}}); err == nil {
+		if _, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app, app}}); err == nil {
 			t.Fatal("two apps with one id were accepted")
 		}
 	}
@@ -42,55 +43,111 @@ func TestNewLeavesNoGoroutineOnError(t *testing.T) {
 // with the actor its caller put in the context, whichever entry point called it.
 func TestOperatorChangesAreAuditedByTheService(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	app := &appconfig.App{ClientAppID: "ops-app", DomainID: "d", Providers: map[string]*appconfig.Provider{
-		"anon-user": {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"}}}
-	key, _ := token.GenerateEd25519PEM()
-	ring, err := token.NewRing(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, _, err := New(Options{Store: st, Ring: ring, Apps: []*appconfig.App{app}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	res, err := svc.LogIn(ctx, LoginRequest{AppID: "ops-app", Provider: "anon-user"})
+	e := authtest.New(t, authtest.Options{})
+	res, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Without an actor (a client's own request path) no operator event is written.
-	if err := svc.SetUserDisabled(ctx, "ops-app", res.UserID, false); err != nil {
+	if err := e.Svc.SetUserDisabled(ctx, authtest.AppID, res.UserID, false); err != nil {
 		t.Fatal(err)
 	}
-	opCtx := WithActor(ctx, Actor{Name: "admin:ops", IP: "192.0.2.7"})
-	if _, err := svc.RevokeSessions(opCtx, "ops-app", res.UserID); err != nil {
+	opCtx := auth.WithActor(ctx, auth.Actor{Name: "admin:ops", IP: "192.0.2.7"})
+	if _, err := e.Svc.RevokeSessions(opCtx, authtest.AppID, res.UserID); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.SetUserDisabled(opCtx, "ops-app", res.UserID, true); err != nil {
+	if err := e.Svc.SetUserDisabled(opCtx, authtest.AppID, res.UserID, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.FlushAudit(ctx); err != nil {
+	if err := e.Svc.FlushAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	events, err := svc.AuditLog(ctx, "ops-app", store.AuditFilter{Limit: 50})
+	events, err := e.Svc.AuditLog(ctx, authtest.AppID, store.AuditFilter{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]store.AuditEvent{}
-	for _, e := range events {
-		got[e.Action] = e
+	for _, ev := range events {
+		got[ev.Action] = ev
 	}
 	for _, action := range []string{"user.logout", "user.disable"} {
-		if e, ok := got[action]; !ok || e.Actor != "admin:ops" || e.IP != "192.0.2.7" || e.Target != res.UserID {
-			t.Errorf("%s: %+v (events %v)", action, e, events)
+		if ev, ok := got[action]; !ok || ev.Actor != "admin:ops" || ev.IP != "192.0.2.7" || ev.Target != res.UserID {
+			t.Errorf("%s: %+v (events %v)", action, ev, events)
 		}
 	}
 	if _, ok := got["user.enable"]; ok {
 		t.Error("a change without an actor was recorded as an operator's")
+	}
+}
+
+// TestEveryLoginFlowIsAudited: logins, user creation, links and failures of every
+// provider that logs in with a POST end in the same place and leave the same events.
+func TestEveryLoginFlowIsAudited(t *testing.T) {
+	ctx := context.Background()
+	e := authtest.New(t, authtest.Options{})
+	anon, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user", IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.CreateEmailPasswordUser(ctx, authtest.AppID, "ann@example.com", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	creds := map[string]any{"username": "ann@example.com", "password": "password1"}
+	ann, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: creds, IP: "192.0.2.2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass",
+		Credentials: map[string]any{"username": "ann@example.com", "password": "wrong-one"}, IP: "192.0.2.3"}); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	if err := e.Svc.FlushAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events, err := e.Svc.AuditLog(ctx, authtest.AppID, store.AuditFilter{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, ev := range events {
+		seen[ev.Action+" "+ev.Target] = ev.IP
+	}
+	for want, ip := range map[string]string{
+		"user_created " + anon.UserID:  "192.0.2.1",
+		"login " + ann.UserID:          "192.0.2.2",
+		"login_failed ann@example.com": "192.0.2.3",
+	} {
+		if got, ok := seen[want]; !ok || got != ip {
+			t.Errorf("no %q event from %s (events %v)", want, ip, seen)
+		}
+	}
+}
+
+// TestExportAndImportKeepIdsAndPasswords: a user exported from one server and imported
+// into another keeps its id, its identities and its password.
+func TestExportAndImportKeepIdsAndPasswords(t *testing.T) {
+	ctx := context.Background()
+	from, to := authtest.New(t, authtest.Options{}), authtest.New(t, authtest.Options{})
+	u, err := from.Svc.CreateEmailPasswordUser(ctx, authtest.AppID, "kim@example.com", "password1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exported []auth.ExportedUser
+	if err := from.Svc.ExportUsers(ctx, authtest.AppID, func(e auth.ExportedUser) error { exported = append(exported, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(exported) != 1 || exported[0].PasswordHash == "" {
+		t.Fatalf("exported = %+v", exported)
+	}
+	for round, want := range []bool{true, false} { // a second import skips what is there
+		ok, err := to.Svc.ImportUser(ctx, authtest.AppID, exported[0])
+		if err != nil || ok != want {
+			t.Fatalf("import round %d: %v %v", round, ok, err)
+		}
+	}
+	res, err := to.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass",
+		Credentials: map[string]any{"username": "kim@example.com", "password": "password1"}})
+	if err != nil || res.UserID != u.ID {
+		t.Fatalf("login after import: %+v %v, want user %s", res, err, u.ID)
 	}
 }

@@ -8,42 +8,27 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/auth/authtest"
 	"github.com/wardenauth/warden/internal/clientapi"
-	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/mail/mailtest"
-	"github.com/wardenauth/warden/internal/password"
-	"github.com/wardenauth/warden/internal/store/sqlite"
-	"github.com/wardenauth/warden/internal/token"
 )
-
-// clock is a Clock that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type env struct {
 	st    interface{ Close() error }
 	svc   *auth.Service
 	srv   *httptest.Server
-	clock *clock
+	clock *authtest.Clock
 	mail  *mailtest.Catcher
 	appID string
 }
 
-const appID = "test-app"
+const appID = authtest.AppID
 
 // newEnv serves one app with anonymous and email/password (email confirmation) providers,
 // and a disabled provider, on a real SQLite store.
@@ -55,49 +40,10 @@ func newEnv(t testing.TB, origins ...string) *env {
 // newEnvWith is newEnv with the client API's options.
 func newEnvWith(t testing.TB, opts clientapi.Options, origins ...string) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, _ := token.GenerateEd25519PEM()
-	ring, err := token.NewRing(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	catcher, err := mailtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { catcher.Close() })
-	sender, err := mail.NewSMTP(catcher.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	providers := map[string]*appconfig.Provider{
-		"anon-user": {Name: "anon-user", Type: "anon-user", ID: "aaaaaaaaaaaaaaaaaaaaaaaa"},
-		"local-userpass": {Name: "local-userpass", Type: "local-userpass", ID: "bbbbbbbbbbbbbbbbbbbbbbbb",
-			Config: json.RawMessage(`{"emailConfirmationUrl": "https://app.example/confirm", "resetPasswordUrl": "https://app.example/reset"}`)},
-		"custom-token":  {Name: "custom-token", Type: "custom-token", Disabled: true, ID: "cccccccccccccccccccccccc"},
-		"oauth2-github": {Name: "oauth2-github", Type: "oauth2-github", ID: "dddddddddddddddddddddddd"},
-		"api-key":       {Name: "api-key", Type: "api-key", ID: "ffffffffffffffffffffffff"},
-	}
-	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-	svc, _, err := auth.New(auth.Options{
-		Store: st, Ring: ring, Hasher: hasher, Mail: sender, Clock: clk,
-		Apps: []*appconfig.App{{ClientAppID: appID, DomainID: "eeeeeeeeeeeeeeeeeeeeeeee", DeploymentModel: "GLOBAL", Location: "US-VA", Providers: providers, AllowedOrigins: origins}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(clientapi.New(svc, opts))
+	a := authtest.New(t, authtest.Options{AllowedOrigins: origins})
+	srv := httptest.NewServer(clientapi.New(a.Svc, opts))
 	t.Cleanup(srv.Close)
-	return &env{st: st, svc: svc, srv: srv, clock: clk, mail: catcher, appID: appID}
+	return &env{st: a.Store, svc: a.Svc, srv: srv, clock: a.Clock, mail: a.Mail, appID: appID}
 }
 
 type response struct {
