@@ -139,3 +139,19 @@ func TestNoSecretsInLogs(t *testing.T) {
 		t.Fatal("the log is empty: the test would prove nothing")
 	}
 }
+
+// TestVersionAndHelp: `warden version` names the build, and `warden serve -h` says what
+// serve does first and exits 0.
+func TestVersionAndHelp(t *testing.T) {
+	out, err := exec.Command(binary(t), "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "warden ") || !strings.Contains(string(out), "go1.") {
+		t.Fatalf("warden version: %v %q", err, out)
+	}
+	out, err = exec.Command(binary(t), "serve", "-h").CombinedOutput()
+	if err != nil {
+		t.Fatalf("warden serve -h exited with %v:\n%s", err, out)
+	}
+	if first, _, _ := strings.Cut(string(out), "\n"); !strings.HasPrefix(first, "warden serve runs the server") {
+		t.Fatalf("warden serve -h starts with %q", first)
+	}
+}

@@ -10,11 +10,45 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..."; without it, the
+// module version and VCS revision the Go toolchain records in the binary are printed.
+var version = ""
+
+// versionText is the version line: the -X version, or the build information.
+func versionText() string {
+	if version != "" {
+		return "warden " + version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "warden (no build information)"
+	}
+	text := "warden " + info.Main.Version
+	var rev, at, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		text += " revision " + rev + dirty
+		if at != "" {
+			text += " of " + at
+		}
+	}
+	return text + " " + info.GoVersion
+}
 
 const usage = `Warden: a self-hosted authentication and user-management server for Realm SDK apps.
 
@@ -31,12 +65,18 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errHelpAsked) {
+			return // -h: the help was asked for, and printed
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "warden:", err)
 		}
 		os.Exit(2)
 	}
 }
+
+// errHelpAsked is a -h that was answered: not a failure (exit 0).
+var errHelpAsked = errors.New("help asked")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -53,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "admin-keys":
 		return adminKeys(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "warden", version)
+		fmt.Fprintln(stdout, versionText())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -69,6 +69,11 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("warden serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "warden serve runs the server: the Realm client API, the admin API and console, for the App Services apps given with --app.")
+		fmt.Fprintln(stderr, "\nUsage: warden serve --app DIR [flags]")
+		fs.PrintDefaults()
+	}
 	fs.Var(&c.apps, "app", "App Services app directory to serve (repeat for several apps)")
 	fs.StringVar(&c.appID, "app-id", "", "set or override the client app id of the (single) app")
 	fs.StringVar(&c.dataDir, "data", "warden-data", "data directory: the SQLite database and generated signing keys")
@@ -93,6 +98,9 @@ func parseServe(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelpAsked
+		}
 		return nil, err
 	}
 	if fs.NArg() > 0 {

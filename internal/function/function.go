@@ -192,7 +192,9 @@ func New(app *appconfig.App, opts Options) (*Engine, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		f := app.Functions[name]
-		src := "(function (context, exports, module, require) {\n" + f.Source + "\n;return exports;\n})"
+		// The wrapper opens on the source's first line, so that errors name the file's own
+		// line numbers.
+		src := "(function (context, exports, module, require) {" + f.Source + "\n;return exports;\n})"
 		p, err := goja.Compile(f.File, src, false)
 		if err != nil {
 			return nil, fmt.Errorf("function %q (%s): %w", name, f.File, err)

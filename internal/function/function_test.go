@@ -145,6 +145,12 @@ func TestSyntaxErrorNamesTheFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "functions/broken.js") {
 		t.Fatalf("err = %v", err)
 	}
+	// The error names the file's own line: the third here, not the fourth.
+	app.Functions["broken"].Source = "// a comment\nexports = function () {\n  return 1 +;\n};"
+	_, err = function.New(app, function.Options{})
+	if err == nil || !strings.Contains(err.Error(), "functions/broken.js: Line 3:") {
+		t.Fatalf("a syntax error on line 3: %v", err)
+	}
 }
 
 // TestInfiniteLoopIsStopped proves the time limit interrupts a runaway loop, and that
