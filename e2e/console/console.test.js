@@ -36,6 +36,7 @@ test("sign in, search, disable and delete a user, and read the audit log", async
 
     await page.goto(URL_ + "/console/");
     await page.waitForSelector("#signin:not([hidden])");
+    assert.equal(await page.isVisible("#nav"), false, "the navigation is hidden before sign-in");
     await shot(page, "01-sign-in");
 
     // A wrong key is refused.

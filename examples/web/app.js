@@ -18,13 +18,14 @@ function say(message, isError = false) {
   status.classList.toggle("error", isError);
 }
 
-/** Runs an action, shows its outcome, and redraws the users. */
-async function act(label, fn) {
+/** Runs an action, shows what it did (done) or what could not be done (failed) and why,
+ * and redraws the users. */
+async function act(done, failed, fn) {
   try {
     await fn();
-    say(label);
+    say(done);
   } catch (err) {
-    say(`${label} failed: ${err.message || err}`, true);
+    say(`${failed}: ${err.message || err}`, true);
   } finally {
     render();
   }
@@ -72,21 +73,21 @@ function render() {
     const box = document.createElement("div");
     box.className = "buttons";
     const name = describe(user);
-    const switchButton = button("Switch to", "secondary", () => act(`Switched to ${name}`, async () => app.switchUser(user)));
+    const switchButton = button("Switch to", "secondary", () => act(`Switched to ${name}`, `Could not switch to ${name}`, async () => app.switchUser(user)));
     switchButton.setAttribute("aria-label", `Switch to ${name}`);
     switchButton.disabled = user.state !== "active";
-    const profileButton = button("Refresh profile", "secondary", () => act(`Refreshed the profile of ${name}`, () => user.refreshProfile()));
+    const profileButton = button("Refresh profile", "secondary", () => act(`Refreshed the profile of ${name}`, `Could not refresh the profile of ${name}`, () => user.refreshProfile()));
     profileButton.setAttribute("aria-label", `Refresh the profile of ${name}`);
     profileButton.disabled = user.state !== "active";
-    const logOutButton = button("Log out", "secondary", () => act(`Logged out ${name}`, () => user.logOut()));
+    const logOutButton = button("Log out", "secondary", () => act(`Logged out ${name}`, `Could not log out ${name}`, () => user.logOut()));
     logOutButton.setAttribute("aria-label", `Log out ${name}`);
     logOutButton.disabled = user.state !== "active";
-    const removeButton = button("Remove", "secondary", () => act(`Removed ${name}`, () => app.removeUser(user)));
+    const removeButton = button("Remove", "secondary", () => act(`Removed ${name}`, `Could not remove ${name}`, () => app.removeUser(user)));
     removeButton.setAttribute("aria-label", `Remove ${name} from this browser`);
     const deleteButton = button("Delete", "danger", () => {
       if (!window.confirm(`Delete the account ${name}? This cannot be undone.`)) return;
       // realm-web's app.deleteUser deletes the *current* user; make this user current first.
-      act(`Deleted ${name}`, async () => {
+      act(`Deleted ${name}`, `Could not delete ${name}`, async () => {
         app.switchUser(user);
         await app.deleteUser(user);
       });
@@ -107,7 +108,7 @@ function credentials() {
 $("login-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const { email, password } = credentials();
-  act(`Logged in ${email}`, async () => {
+  act(`Logged in ${email}`, `Could not log in ${email}`, async () => {
     const user = await app.logIn(Realm.Credentials.emailPassword(email, password));
     await user.refreshProfile();
   });
@@ -116,12 +117,12 @@ $("login-form").addEventListener("submit", (event) => {
 $("register").addEventListener("click", () => {
   const { email, password } = credentials();
   if (!$("login-form").reportValidity()) return;
-  act(`Registered ${email}; now log in`, () => app.emailPasswordAuth.registerUser({ email, password }));
+  act(`Registered ${email}; now log in`, `Could not register ${email}`, () => app.emailPasswordAuth.registerUser({ email, password }));
 });
 
 $("anonymous").addEventListener("click", () => {
   // A new anonymous user each time: realm-web cannot log a logged-out anonymous user back in.
-  act("Logged in anonymously", () => app.logIn(Realm.Credentials.anonymous(false)));
+  act("Logged in anonymously", "Could not log in anonymously", () => app.logIn(Realm.Credentials.anonymous(false)));
 });
 
 render();

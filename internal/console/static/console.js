@@ -32,12 +32,13 @@ async function call(method, path, body) {
   return data;
 }
 
-async function act(label, fn) {
+// act runs fn and says done when it worked, or failed (what could not be done) and why.
+async function act(done, failed, fn) {
   try {
     await fn();
-    if (label) say(label);
+    if (done) say(done);
   } catch (err) {
-    say(`${label || "Request"} failed: ${err.message}`, true);
+    say(`${failed || "The request failed"}: ${err.message}`, true);
   }
 }
 
@@ -95,7 +96,7 @@ async function loadUsers() {
     const a = document.createElement("a");
     a.href = "#user/" + u.id;
     a.textContent = userLabel(u);
-    a.addEventListener("click", (e) => { e.preventDefault(); act("", () => openUser(u.id)); });
+    a.addEventListener("click", (e) => { e.preventDefault(); act("", "Could not open the user", () => openUser(u.id)); });
     cell(tr, "User", a);
     cell(tr, "Providers", u.identities.map((i) => i.provider_type).join(", "));
     const st = cell(tr, "State", u.disabled ? "disabled" : "enabled");
@@ -231,20 +232,20 @@ async function loadAudit() {
 
 $("signin-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  act("Signed in", () => signIn($("key").value.trim()));
+  act("Signed in", "Sign-in failed", () => signIn($("key").value.trim()));
   $("key").value = "";
 });
 $("signout").addEventListener("click", () => { sessionStorage.removeItem("warden-admin-key"); show("signin"); say("Signed out"); });
-$("app").addEventListener("change", () => { state.app = $("app").value; state.offset = 0; act("", loadUsers); });
+$("app").addEventListener("change", () => { state.app = $("app").value; state.offset = 0; act("", "Could not load the users", loadUsers); });
 for (const b of document.querySelectorAll("nav [data-view]")) {
   b.addEventListener("click", () => {
     const v = b.dataset.view;
-    act("", v === "users" ? loadUsers : v === "pending" ? loadPending : v === "keys" ? loadKeys : loadAudit);
+    act("", "Could not load this page", v === "users" ? loadUsers : v === "pending" ? loadPending : v === "keys" ? loadKeys : loadAudit);
   });
 }
-$("search-form").addEventListener("submit", (e) => { e.preventDefault(); state.offset = 0; act("", loadUsers); });
-$("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); act("", loadUsers); });
-$("next").addEventListener("click", () => { state.offset += state.limit; act("", loadUsers); });
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); state.offset = 0; act("", "Could not load the users", loadUsers); });
+$("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); act("", "Could not load the users", loadUsers); });
+$("next").addEventListener("click", () => { state.offset += state.limit; act("", "Could not load the users", loadUsers); });
 $("create-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const email = $("new-email").value.trim();
@@ -254,14 +255,14 @@ $("create-form").addEventListener("submit", (e) => {
     await loadUsers();
   });
 });
-$("disable").addEventListener("click", () => act("Disabled the user: their sessions ended", async () => { await call("PUT", appPath(`/users/${state.user.id}/disable`)); await openUser(state.user.id); }));
-$("enable").addEventListener("click", () => act("Enabled the user", async () => { await call("PUT", appPath(`/users/${state.user.id}/enable`)); await openUser(state.user.id); }));
-$("revoke").addEventListener("click", () => act("Ended every session of the user", async () => { await call("POST", appPath(`/users/${state.user.id}/logout`)); await openUser(state.user.id); }));
+$("disable").addEventListener("click", () => act("Disabled the user: their sessions ended", "Could not disable the user", async () => { await call("PUT", appPath(`/users/${state.user.id}/disable`)); await openUser(state.user.id); }));
+$("enable").addEventListener("click", () => act("Enabled the user", "Could not enable the user", async () => { await call("PUT", appPath(`/users/${state.user.id}/enable`)); await openUser(state.user.id); }));
+$("revoke").addEventListener("click", () => act("Ended every session of the user", "Could not end the sessions", async () => { await call("POST", appPath(`/users/${state.user.id}/logout`)); await openUser(state.user.id); }));
 $("delete").addEventListener("click", () => {
   if (!confirm(`Delete the user ${state.user.id} with all identities and sessions? This cannot be undone.`)) return;
-  act("Deleted the user", async () => { await call("DELETE", appPath(`/users/${state.user.id}`)); await loadUsers(); });
+  act("Deleted the user", "Could not delete the user", async () => { await call("DELETE", appPath(`/users/${state.user.id}`)); await loadUsers(); });
 });
-$("back").addEventListener("click", () => act("", loadUsers));
+$("back").addEventListener("click", () => act("", "Could not load the users", loadUsers));
 $("key-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const name = $("key-name").value.trim();
@@ -273,10 +274,10 @@ $("key-form").addEventListener("submit", (e) => {
     await loadKeys();
   });
 });
-$("audit-form").addEventListener("submit", (e) => { e.preventDefault(); act("", loadAudit); });
+$("audit-form").addEventListener("submit", (e) => { e.preventDefault(); act("", "Could not load the audit log", loadAudit); });
 
 if (sessionStorage.getItem("warden-admin-key")) {
-  act("", () => signIn(sessionStorage.getItem("warden-admin-key")));
+  act("", "Sign-in failed", () => signIn(sessionStorage.getItem("warden-admin-key")));
 } else {
   show("signin");
 }
