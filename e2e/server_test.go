@@ -155,3 +155,27 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Fatalf("warden serve -h starts with %q", first)
 	}
 }
+
+// TestOneServerPerDataDirectory: a second server on the same SQLite data directory is
+// refused with a message that says why, and a start that cannot listen leaves no data
+// directory (nor signing key) behind.
+func TestOneServerPerDataDirectory(t *testing.T) {
+	app := filepath.Join(repoRoot(t), "examples", "quickstart")
+	srv := startServer(t, "--app", app)
+	out, err := exec.Command(binary(t), "serve", "--app", app, "--data", srv.DataDir, "--listen", freePort(t)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another warden server is using the data directory") {
+		t.Fatalf("a second server on the same data directory: %v\n%s", err, out)
+	}
+	fresh := filepath.Join(t.TempDir(), "never-made")
+	out, err = exec.Command(binary(t), "serve", "--app", app, "--data", fresh, "--listen", strings.TrimPrefix(srv.URL, "http://")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "listen") {
+		t.Fatalf("a start on a port in use: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Fatalf("a failed start made the data directory: %v", err)
+	}
+	// The first server is unharmed.
+	if st, _, _ := call(t, "POST", srv.URL+quickstartApp+"/auth/providers/anon-user/login", "", map[string]any{}); st != 200 {
+		t.Fatalf("the first server after the refused ones: %d", st)
+	}
+}

@@ -164,8 +164,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Bind the port first: a start that cannot listen (the port in use) leaves nothing
+	// behind, no data directory and no generated key.
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.database == "" {
+		// One server per SQLite data directory: a second would share its database file
+		// with no coordination of the group commit or the in-memory rate limits.
+		unlock, err := lockDataDir(cfg.dataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	ring, err := token.LoadOrCreateRing(filepath.Join(cfg.dataDir, "keys"), cfg.signingKeys)
 	if err != nil {
@@ -247,10 +263,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 		log.Info("serving static files", "dir", cfg.static)
-	}
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	root := http.NewServeMux()
 	root.Handle(adminapi.Prefix+"/", adminapi.New(svc, adminapi.Options{Logger: log, TrustedProxies: proxies}))
