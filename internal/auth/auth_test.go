@@ -2,8 +2,13 @@ package auth_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +154,88 @@ func TestExportAndImportKeepIdsAndPasswords(t *testing.T) {
 		Credentials: map[string]any{"username": "kim@example.com", "password": "password1"}})
 	if err != nil || res.UserID != u.ID {
 		t.Fatalf("login after import: %+v %v, want user %s", res, err, u.ID)
+	}
+}
+
+// TestAppServicesUsersKeepTheirIds: users as App Services' Admin API returned them (an
+// array, JSON lines, more arrays) are imported with their ids, identities, dates and
+// disabled state; an email/password user must reset its password, then logs in as itself.
+func TestAppServicesUsersKeepTheirIds(t *testing.T) {
+	ctx := context.Background()
+	f, err := os.Open("testdata/appservices-users.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	users, err := auth.ReadAppServicesUsers(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for _, u := range users {
+		lines = append(lines, u.Line)
+	}
+	if fmt.Sprint(lines) != "[2 11 20 21]" {
+		t.Fatalf("read %d users at lines %v, want [2 11 20 21]", len(users), lines)
+	}
+	e := authtest.New(t, authtest.Options{})
+	var keys []string
+	for _, u := range users {
+		res, err := e.Svc.ImportAppServicesUser(ctx, authtest.AppID, u)
+		if err != nil || !res.Created {
+			t.Fatalf("import %s: %+v %v", u.ID, res, err)
+		}
+		keys = append(keys, res.APIKeys...)
+	}
+	if len(keys) != 1 || keys[0] != "64a1f0c2e4b0a1b2c3d4e602" {
+		t.Errorf("API key identities reported: %v", keys)
+	}
+	again, err := e.Svc.ImportAppServicesUser(ctx, authtest.AppID, users[0])
+	if err != nil || again.Created {
+		t.Fatalf("a second import: %+v %v", again, err)
+	}
+	jay, err := e.Svc.UserDetail(ctx, authtest.AppID, "64a1f0c2e4b0a1b2c3d4e600")
+	if err != nil || !jay.Disabled || jay.Identities[0].ID != "jwt-subject-42" || jay.CreatedAt.Unix() != 1688334531 {
+		t.Fatalf("the custom JWT user: %+v %v", jay, err)
+	}
+
+	// No password logs in until a reset sets one; then the user keeps its id.
+	login := func(pw string) (auth.LoginResult, error) {
+		return e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: map[string]any{"username": "migrated@example.com", "password": pw}})
+	}
+	if _, err := login("anything"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("a migrated account logged in without a reset: %v", err)
+	}
+	if err := e.Svc.SendPasswordReset(ctx, authtest.AppID, "local-userpass", "migrated@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.Mail.WaitFor("migrated@example.com", "Reset", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(m.Body[strings.Index(m.Body, "https://") : strings.IndexAny(m.Body[strings.Index(m.Body, "https://"):], " \n")+strings.Index(m.Body, "https://")])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.ResetPassword(ctx, authtest.AppID, "local-userpass", u.Query().Get("token"), u.Query().Get("tokenId"), "new-password"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := login("new-password")
+	if err != nil || res.UserID != "64a1f0c2e4b0a1b2c3d4e5f6" {
+		t.Fatalf("login after the reset: %+v %v", res, err)
+	}
+}
+
+// TestMalformedAppServicesUsersAreRefusedWithTheirLine: a file that cannot be read whole
+// is refused, naming the line.
+func TestMalformedAppServicesUsersAreRefusedWithTheirLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"[{\"_id\": \"a\", \"identities\": [{\"id\": \"x\", \"provider_type\": \"anon-user\"}]},\n {\"_id\": \"b\"}]":                  "line 2",
+		"{\"_id\": \"a\", \"identities\": [{\"id\": \"x\", \"provider_type\": \"anon-user\"}]}\n{\"_id\": \"b\", \"identities\": [}\n": "line 2",
+		"\n\n42\n": "line 3",
+	} {
+		if _, err := auth.ReadAppServicesUsers(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %s", in, err, want)
+		}
 	}
 }

@@ -94,6 +94,11 @@ type Device struct {
 const (
 	AccountPending   = "pending"
 	AccountConfirmed = "confirmed"
+
+	// NoPassword is the password hash of an account that has none yet: one migrated from
+	// App Services, which never exported password hashes. No password logs in to it; the
+	// app's reset flow (by email or by function) sets one, and the user keeps its id.
+	NoPassword = "!no-password"
 )
 
 // Account is an email/password registration. Its ID is the id of the local-userpass

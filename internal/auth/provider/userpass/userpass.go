@@ -82,6 +82,12 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 	if err != nil {
 		return provider.Identity{}, fmt.Errorf("userpass: %w", err)
 	}
+	if acct.PasswordHash == store.NoPassword {
+		// Migrated without a password: refused like a wrong one, at the same cost, until
+		// the user resets it.
+		p.hasher.VerifyDummy(ctx, pw)
+		return provider.Identity{}, provider.ErrInvalidCredentials
+	}
 	if err := p.hasher.Verify(ctx, acct.PasswordHash, pw); err != nil {
 		if errors.Is(err, password.ErrMismatch) {
 			return provider.Identity{}, provider.ErrInvalidCredentials
