@@ -13,6 +13,7 @@ import (
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/function"
+	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/password"
 )
 
@@ -101,7 +102,7 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // commonFlags are the flags every command that works on the data needs.
 type commonFlags struct {
-	appDir, appID, dataDir, database, secrets *string
+	appDir, appID, dataDir, database, secrets, smtp *string
 }
 
 func addCommonFlags(fs *flag.FlagSet) commonFlags {
@@ -111,6 +112,7 @@ func addCommonFlags(fs *flag.FlagSet) commonFlags {
 		dataDir:  fs.String("data", "warden-data", "data directory"),
 		database: fs.String("database", os.Getenv("WARDEN_DATABASE"), "postgres:// URL, when the server uses PostgreSQL"),
 		secrets:  fs.String("secrets", "", "secrets file, as for serve"),
+		smtp:     fs.String("smtp", os.Getenv("WARDEN_SMTP"), "SMTP server for the mail a command sends (send-reset), as for serve (env WARDEN_SMTP)"),
 	}
 }
 
@@ -141,7 +143,14 @@ func (c commonFlags) open(ctx context.Context, cmd string) (*auth.Service, *appc
 		st.Close()
 		return nil, nil, nil, err
 	}
-	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines, Hasher: hasher})
+	var sender mail.Sender = mail.Disabled{}
+	if *c.smtp != "" {
+		if sender, err = mail.NewSMTP(*c.smtp); err != nil {
+			st.Close()
+			return nil, nil, nil, err
+		}
+	}
+	svc, _, err := auth.New(auth.Options{Store: st, Apps: []*appconfig.App{app}, Secrets: secrets, Functions: engines, Hasher: hasher, Mail: sender})
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err

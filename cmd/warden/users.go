@@ -28,7 +28,12 @@ const usersUsage = `Usage: warden users COMMAND --app DIR [--data DIR | --databa
   delete  --id ID                       delete the user with its identities, sessions and account
   unlock  --email E                     lift the failed-login lockout of an email
   export  [--out FILE]                  every user as JSON lines (with password hashes: keep the file secret)
-  import  [--in FILE]                   users from JSON lines (export's format); existing ids are skipped
+  import  [--in FILE] [--format warden|appservices] [--continue-on-error]
+                                        users from JSON lines (export's format), or as App Services'
+                                        Admin API listed them (ids kept); existing ids are skipped
+  send-reset --migrated [--rate N] [--after EMAIL]
+                                        mail a password reset to every account imported from App
+                                        Services without a password (resumable with --after)
 
 Every command takes --json for JSON output (the admin API's shapes). The commands work on
 the data directory (or --database) directly; a running server sees a change at once. With
@@ -56,13 +61,18 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	offset := fs.Int("offset", 0, "users to skip (list)")
 	out := fs.String("out", "", "file to export to (default: standard output)")
 	in := fs.String("in", "", "file to import from (default: standard input)")
+	format := fs.String("format", "warden", "import: warden (this server's export) or appservices (users as App Services' Admin API or CLI listed them)")
+	continueOnError := fs.Bool("continue-on-error", false, "import --format appservices: import the users that can be, and report the others")
+	migrated := fs.Bool("migrated", false, "send-reset: every account imported from App Services without a password")
+	after := fs.String("after", "", "send-reset: resume after this email (the last one a run reported)")
+	perSecond := fs.Float64("rate", 5, "send-reset: mails per second at most")
 	asJSON := fs.Bool("json", false, "print JSON")
 	server := fs.String("server", "", "URL of a running server, to work through its admin API")
 	adminKey := fs.String("admin-key", os.Getenv("WARDEN_ADMIN_KEY"), "admin key for --server (env WARDEN_ADMIN_KEY)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	known := map[string]bool{"list": true, "get": true, "create": true, "disable": true, "enable": true, "revoke": true, "delete": true, "unlock": true, "export": true, "import": true}
+	known := map[string]bool{"list": true, "get": true, "create": true, "disable": true, "enable": true, "revoke": true, "delete": true, "unlock": true, "export": true, "import": true, "send-reset": true}
 	if !known[sub] {
 		fmt.Fprint(stderr, usersUsage)
 		return fmt.Errorf("users: unknown command %q", sub)
@@ -81,7 +91,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var svc *auth.Service
 	var appID string
 	if *server != "" {
-		if sub == "export" || sub == "import" {
+		if sub == "export" || sub == "import" || sub == "send-reset" {
 			return fmt.Errorf("users %s: not available with --server (run it on the data directory)", sub)
 		}
 		if *adminKey == "" {
@@ -196,6 +206,11 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "exported %d users\n", n)
 		return nil
+	case "send-reset":
+		if !*migrated {
+			return errors.New("users send-reset: give --migrated (the accounts imported from App Services without a password)")
+		}
+		return sendMigratedResets(ctx, svc, appID, *after, *perSecond, *common.smtp != "", pr, stderr)
 	case "import":
 		r := io.Reader(os.Stdin)
 		if *in != "" {
@@ -205,6 +220,13 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			defer f.Close()
 			r = f
+		}
+		switch *format {
+		case "appservices":
+			return importAppServices(ctx, svc, appID, r, *continueOnError, pr, stderr)
+		case "warden", "":
+		default:
+			return fmt.Errorf("users import: --format is warden (an export of this server) or appservices (App Services' Admin API users)")
 		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 1<<20), 16<<20)

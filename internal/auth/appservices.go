@@ -164,3 +164,13 @@ func (s *Service) ImportAppServicesUser(ctx context.Context, appID string, u App
 	res.Created = created
 	return res, err
 }
+
+// AccountsWithoutPassword lists, in email order after afterEmail, the emails of accounts
+// imported without a password (for the migration's reset mails).
+func (s *Service) AccountsWithoutPassword(ctx context.Context, appID, afterEmail string, limit int) ([]string, error) {
+	app, err := s.App(appID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListAccountsWithoutPassword(ctx, app.ClientAppID, afterEmail, limit)
+}

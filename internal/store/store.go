@@ -290,6 +290,10 @@ type Store interface {
 	ListUsers(ctx context.Context, appID string, q UserQuery) ([]User, int, error)
 	// CreateUser creates a user with one identity and no session.
 	CreateUser(ctx context.Context, u User, id Identity) error
+	// ListAccountsWithoutPassword lists, in the order of their email keys, the emails of
+	// the accounts whose password hash is NoPassword, after afterEmail's key.
+	ListAccountsWithoutPassword(ctx context.Context, appID, afterEmail string, limit int) ([]string, error)
+
 	// PutPushRegistration records (or replaces) a device's push registration for a push
 	// service; ErrNotFound when the user does not exist.
 	PutPushRegistration(ctx context.Context, r PushRegistration) error

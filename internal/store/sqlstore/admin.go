@@ -305,3 +305,22 @@ func (s *Store) ListAudit(ctx context.Context, appID string, f store.AuditFilter
 	}
 	return out, rows.Err()
 }
+
+// ListAccountsWithoutPassword implements store.Store.
+func (s *Store) ListAccountsWithoutPassword(ctx context.Context, appID, afterEmail string, limit int) ([]string, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT email FROM accounts WHERE app_id = $1 AND password_hash = $2 AND email_key > $3 ORDER BY email_key LIMIT $4`,
+		appID, store.NoPassword, store.EmailKey(afterEmail), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: accounts without password: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var email string
+		if err := rows.Scan(&email); err != nil {
+			return nil, fmt.Errorf("store: accounts without password: %w", err)
+		}
+		out = append(out, email)
+	}
+	return out, rows.Err()
+}

@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		"LoginFailures":                 testLoginFailures,
 		"ParallelLoginAttempts":         testParallelLoginAttempts,
 		"PushRegistrations":             testPushRegistrations,
+		"AccountsWithoutPassword":       testAccountsWithoutPassword,
 		"DeleteInactiveAnonymous":       testDeleteInactiveAnonymous,
 		"KeyDeletionDuringKeyLogin":     testKeyDeletionDuringKeyLogin,
 		"DisableDuringLogin":            testDisableDuringLogin,
@@ -588,5 +589,26 @@ func testPushRegistrations(t *testing.T, s store.Store) {
 	must(t, s.DeleteUser(ctx, app, u.ID))
 	if got, _ := s.ListPushRegistrations(ctx, app, u.ID); len(got) != 0 {
 		t.Fatalf("a deleted user's registrations remain: %+v", got)
+	}
+}
+
+func testAccountsWithoutPassword(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i, email := range []string{"b@x.io", "A@x.io", "c@x.io"} {
+		hash := store.NoPassword
+		if i == 2 {
+			hash = "$argon2id$real"
+		}
+		must(t, s.CreateAccount(ctx, store.Account{AppID: app, ID: nextID(), Email: email, PasswordHash: hash, Status: store.AccountConfirmed, CreatedAt: t0}, nil))
+	}
+	got, err := s.ListAccountsWithoutPassword(ctx, app, "", 10)
+	must(t, err)
+	if fmt.Sprint(got) != "[A@x.io b@x.io]" {
+		t.Fatalf("accounts without password = %v", got)
+	}
+	got, err = s.ListAccountsWithoutPassword(ctx, app, "a@x.io", 10) // resumes after, whatever the case
+	must(t, err)
+	if fmt.Sprint(got) != "[b@x.io]" {
+		t.Fatalf("after a@x.io = %v", got)
 	}
 }
