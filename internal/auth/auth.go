@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -281,7 +282,23 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // Unavailable reports whether err means the store cannot serve requests now (its server
 // unreachable, the disk full), and why: such a request is worth retrying later.
-func (s *Service) Unavailable(err error) (string, bool) { return s.store.Unavailable(err) }
+func (s *Service) Unavailable(err error) (string, bool) {
+	var de *dataUnavailableError
+	if errors.As(err, &de) {
+		return de.reason, true
+	}
+	return s.store.Unavailable(err)
+}
+
+// dataUnavailableError is a data source failing where an answer needs it (custom user
+// data for a refreshed token, with no earlier copy to serve).
+type dataUnavailableError struct {
+	reason string
+	err    error
+}
+
+func (e *dataUnavailableError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *dataUnavailableError) Unwrap() error { return e.err }
 
 // Apps lists the apps served, by client app id.
 func (s *Service) Apps() []*App {

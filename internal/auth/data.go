@@ -32,24 +32,33 @@ var (
 // claim: the document as canonical Extended JSON, built from the stored BSON (so an
 // Int32 stays {"$numberInt"}, an Int64 keeps every digit, a date is
 // {"$date":{"$numberLong"}}, as App Services wrote it and as the native SDKs' parser
-// needs it), or nil when there is none, it is over MaxCustomDataBytes, or the data source
-// failed (each logged; none stops a login).
-func (s *Service) customData(ctx context.Context, app *App, userID string) json.RawMessage {
-	doc := s.readCustomData(ctx, app, userID)
+// needs it), or nil when there is none or it is over MaxCustomDataBytes (logged).
+// When the data source fails, the last copy read is used (the data package logs it);
+// with no copy at all the error is returned (a *dataUnavailableError, answered 503), so a
+// token never leaves out user_data silently.
+func (s *Service) customData(ctx context.Context, app *App, userID string) (json.RawMessage, error) {
+	if app.data == nil || app.CustomUserData == nil {
+		return nil, nil
+	}
+	doc, err := app.data.CustomUserData(ctx, userID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "reading custom user data failed and no earlier copy is known", "app", app.ClientAppID, "user", userID, "err", err)
+		return nil, &dataUnavailableError{reason: "the custom user data's data source is not answering", err: err}
+	}
 	if doc == nil {
-		return nil
+		return nil, nil
 	}
 	raw, err := bson.MarshalExtJSON(doc, true, false)
 	if err != nil {
 		s.log.ErrorContext(ctx, "encoding custom user data failed", "app", app.ClientAppID, "user", userID, "err", err)
-		return nil
+		return nil, nil
 	}
 	if len(raw) > MaxCustomDataBytes {
 		s.log.WarnContext(ctx, "custom user data is larger than the token bound; left out of the token",
 			"app", app.ClientAppID, "user", userID, "bytes", len(raw), "limit", MaxCustomDataBytes)
-		return nil
+		return nil, nil
 	}
-	return raw
+	return raw, nil
 }
 
 // customDataValues is the custom data as context.user.custom_data and %%user.custom_data

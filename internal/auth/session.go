@@ -210,9 +210,13 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 	if created {
 		s.onUserCreation(ctx, app, user.ID)
 	}
+	userData, err := s.customData(ctx, app, user.ID)
+	if err != nil {
+		return LoginResult{}, err
+	}
 	access, err := s.ring.MintAccess(token.AccessParams{
 		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionID: sess.ID,
-		DeviceID: deviceID, IssuedAt: now, TTL: s.accessTTL, UserData: s.customData(ctx, app, user.ID),
+		DeviceID: deviceID, IssuedAt: now, TTL: s.accessTTL, UserData: userData,
 	})
 	if err != nil {
 		return LoginResult{}, err
@@ -252,9 +256,13 @@ func (s *Service) link(ctx context.Context, p Principal, identity store.Identity
 	case err != nil:
 		return LoginResult{}, fmt.Errorf("link: %w", err)
 	}
+	userData, err := s.customData(ctx, p.App, p.UserID)
+	if err != nil {
+		return LoginResult{}, err
+	}
 	access, err := s.ring.MintAccess(token.AccessParams{
 		AppID: p.App.ClientAppID, DomainID: p.App.DomainID, UserID: p.UserID, SessionID: p.SessionID,
-		DeviceID: p.DeviceID, IssuedAt: s.clock.Now(), TTL: s.accessTTL, UserData: s.customData(ctx, p.App, p.UserID),
+		DeviceID: p.DeviceID, IssuedAt: s.clock.Now(), TTL: s.accessTTL, UserData: userData,
 	})
 	if err != nil {
 		return LoginResult{}, err
@@ -390,6 +398,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool)
 		s.metrics.Refresh("refused")
 		return RefreshResult{}, err
 	}
+	// Read before a rotation: a refusal here leaves the presented refresh token good.
+	userData, err := s.customData(ctx, app, sess.UserID)
+	if err != nil {
+		return RefreshResult{}, err
+	}
 	var out RefreshResult
 	if rotate {
 		presented := sess.TokenHash
@@ -430,7 +443,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool)
 	}
 	out.AccessToken, err = s.ring.MintAccess(token.AccessParams{
 		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: sess.UserID, SessionID: sess.ID,
-		DeviceID: sess.DeviceID, IssuedAt: now, TTL: s.accessTTL, UserData: s.customData(ctx, app, sess.UserID),
+		DeviceID: sess.DeviceID, IssuedAt: now, TTL: s.accessTTL, UserData: userData,
 	})
 	return out, err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/rules"
@@ -299,20 +300,74 @@ func TestCustomUserData(t *testing.T) {
 	if d, err := s.CustomUserData(ctx, "65a000000000000000000001"); err != nil || d != nil {
 		t.Fatalf("no document: %v %v", d, err)
 	}
+	// Writes through the MongoDB service (as functions and realm-web make them) are seen
+	// at once, though the first read was cached.
 	oid, _ := bson.ObjectIDFromHex("65a000000000000000000001")
-	coll := src.Client().Database("wardentest_app").Collection("users")
-	if _, err := coll.InsertOne(ctx, bson.D{{Key: "user_id", Value: oid}, {Key: "kind", Value: "oid"}}); err != nil {
-		t.Fatal(err)
+	insert := func(doc bson.D) {
+		t.Helper()
+		arg := bson.D{{Key: "database", Value: "wardentest_app"}, {Key: "collection", Value: "users"}, {Key: "document", Value: doc}}
+		if _, err := src.Execute(ctx, system, "insertOne", arg); err != nil {
+			t.Fatal(err)
+		}
 	}
+	insert(bson.D{{Key: "user_id", Value: oid}, {Key: "kind", Value: "oid"}})
 	d, err := s.CustomUserData(ctx, oid.Hex())
 	if err != nil || field(d, "kind") != "oid" {
 		t.Fatalf("by ObjectId: %v %v", d, err)
 	}
-	if _, err := coll.InsertOne(ctx, bson.D{{Key: "user_id", Value: oid.Hex()}, {Key: "kind", Value: "string"}}); err != nil {
-		t.Fatal(err)
-	}
+	insert(bson.D{{Key: "user_id", Value: oid.Hex()}, {Key: "kind", Value: "string"}})
 	if d, _ := s.CustomUserData(ctx, oid.Hex()); field(d, "kind") != "string" {
 		t.Errorf("the string id wins: %v", d)
+	}
+	upd := bson.D{{Key: "database", Value: "wardentest_app"}, {Key: "collection", Value: "users"},
+		{Key: "query", Value: bson.D{{Key: "user_id", Value: oid.Hex()}}},
+		{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "kind", Value: "updated"}}}}}}
+	if _, err := src.Execute(ctx, system, "updateOne", upd); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.CustomUserData(ctx, oid.Hex()); field(d, "kind") != "updated" {
+		t.Errorf("after updateOne: %v", d)
+	}
+}
+
+// TestCustomUserDataCache: a write that does not go through Warden (another program on
+// the cluster) is seen once the cached copy is older than the cache's lifetime; when the
+// data source then fails, the last copy is served; a user never read gets the error.
+func TestCustomUserDataCache(t *testing.T) {
+	s, src := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	s.customData.now = func() time.Time { return now }
+	if s.customData.ttl != CustomDataTTLOwn && os.Getenv("WARDEN_TEST_MONGODB_URI") == "" {
+		t.Errorf("embedded SQLite engine: ttl %v, want %v", s.customData.ttl, CustomDataTTLOwn)
+	}
+	coll := src.Client().Database("wardentest_app").Collection("users")
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "user_id", Value: "u1"}, {Key: "v", Value: int32(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.CustomUserData(ctx, "u1"); err != nil || field(d, "v") != int32(1) {
+		t.Fatalf("first read: %v %v", d, err)
+	}
+	if _, err := coll.UpdateOne(ctx, bson.D{{Key: "user_id", Value: "u1"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: int32(2)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.CustomUserData(ctx, "u1"); field(d, "v") != int32(1) {
+		t.Errorf("within the lifetime, the cached copy: %v", d)
+	}
+	now = now.Add(s.customData.ttl)
+	if d, _ := s.CustomUserData(ctx, "u1"); field(d, "v") != int32(2) {
+		t.Errorf("past the lifetime, the new document: %v", d)
+	}
+	// The data source fails.
+	if err := src.Client().Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(s.customData.ttl)
+	if d, err := s.CustomUserData(ctx, "u1"); err != nil || field(d, "v") != int32(2) {
+		t.Errorf("failing source, last copy: %v %v", d, err)
+	}
+	if d, err := s.CustomUserData(ctx, "never-read"); err == nil {
+		t.Errorf("failing source, no copy: %v, want an error", d)
 	}
 }
 

@@ -65,6 +65,14 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		defer cancel()
 	}
 	switch action {
+	case "insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",
+		"findOneAndUpdate", "findOneAndReplace", "findOneAndDelete":
+		// Told even when the write failed: part of an insertMany may have been written.
+		if src.wrote != nil {
+			defer src.wrote(req.ns)
+		}
+	}
+	switch action {
 	case "find":
 		return req.find(ctx, false)
 	case "findOne":

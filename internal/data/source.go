@@ -45,10 +45,11 @@ type Options struct {
 
 // Sources are one app's open data sources.
 type Sources struct {
-	app      *appconfig.App
-	byName   map[string]*Source
-	embedded []*Embedded
-	log      *slog.Logger
+	app        *appconfig.App
+	byName     map[string]*Source
+	embedded   []*Embedded
+	log        *slog.Logger
+	customData *customDataCache
 }
 
 // Source is one open data source.
@@ -59,6 +60,8 @@ type Source struct {
 	Embedded bool
 	client   *mongo.Client
 	log      *slog.Logger
+	// wrote, when set, is told of each write that succeeded (namespace "db.coll").
+	wrote func(ns string)
 
 	nsLocks sync.Map // namespace → *sync.Mutex, for users' updates on the embedded engine
 }
@@ -117,8 +120,16 @@ func Open(ctx context.Context, app *appconfig.App, opts Options) (*Sources, erro
 			return nil, fmt.Errorf("data source %q: connecting: %w", name, redact(err, uri))
 		}
 		src.client = client
+		src.wrote = func(ns string) { s.wrote(name, ns) }
 		s.byName[name] = src
 	}
+	// The embedded engine on SQLite files is written by this process only; anything else
+	// (a MongoDB cluster, PostgreSQL shared by several nodes) may change under the cache.
+	ttl := CustomDataTTLOwn
+	if opts.PostgresURL != "" || len(s.embedded) != len(s.byName) {
+		ttl = CustomDataTTLShared
+	}
+	s.customData = newCustomDataCache(ttl)
 	return s, nil
 }
 
@@ -197,14 +208,10 @@ func redact(err error, uri string) error {
 	return errors.New(msg)
 }
 
-// CustomUserData returns the custom user data document of a user: the document of the
+// readCustomUserData reads the custom user data document of a user: the document of the
 // configured collection whose user_id_field equals the user's id, stored as a string or,
-// failing that, as an ObjectId. It returns nil when the app has no custom user data or
-// the user has no document.
-func (s *Sources) CustomUserData(ctx context.Context, userID string) (bson.D, error) {
-	if s == nil || s.app.CustomUserData == nil {
-		return nil, nil
-	}
+// failing that, as an ObjectId; nil when the user has no document.
+func (s *Sources) readCustomUserData(ctx context.Context, userID string) (bson.D, error) {
 	cfg := s.app.CustomUserData
 	src, ok := s.byName[cfg.MongoServiceName]
 	if !ok {
