@@ -103,6 +103,7 @@ type Service struct {
 	accessTTL     time.Duration
 	refreshTTL    time.Duration
 	lockout       LockoutPolicy
+	accountTurns  accountTurns
 	metrics       *metrics.Metrics
 	rotationGrace time.Duration
 	minPassword   int

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/wardenauth/warden/internal/auth/provider"
@@ -71,6 +72,51 @@ func (s *Service) AccountKey(appID, providerName string, creds map[string]any) s
 		return ""
 	}
 	return app.ClientAppID + "|" + key
+}
+
+// accountTurns makes one node check one account's passwords one at a time. Attempts are
+// counted before they are checked (so parallel guesses cannot all be checked before the
+// lock); without turns, parallel correct logins of one account (several devices at once)
+// would be counted together and lock it. With turns each attempt's outcome is known
+// before the next is counted: a success clears the count first. Several nodes can still
+// each have one attempt in flight; the store's atomic count bounds what they check.
+type accountTurns struct {
+	mu    sync.Mutex
+	turns map[string]*accountTurn
+}
+
+type accountTurn struct {
+	ch      chan struct{} // holds a token while an attempt runs
+	waiting int           // attempts holding or waiting for the turn
+}
+
+// take waits for key's turn (or ctx's end) and returns its release.
+func (a *accountTurns) take(ctx context.Context, key string) (func(), error) {
+	a.mu.Lock()
+	if a.turns == nil {
+		a.turns = map[string]*accountTurn{}
+	}
+	t := a.turns[key]
+	if t == nil {
+		t = &accountTurn{ch: make(chan struct{}, 1)}
+		a.turns[key] = t
+	}
+	t.waiting++
+	a.mu.Unlock()
+	leave := func() {
+		a.mu.Lock()
+		if t.waiting--; t.waiting == 0 {
+			delete(a.turns, key)
+		}
+		a.mu.Unlock()
+	}
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
 }
 
 // countAttempt counts a password login before the password is checked, and refuses it

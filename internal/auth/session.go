@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/wardenauth/warden/internal/auth/provider"
@@ -111,6 +112,15 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 		return LoginResult{}, fail(ErrLinkNotAllowed, u.LinkRefusal())
 	}
 	lockKey := lockoutKey(entry, req.Credentials)
+	release := func() {}
+	if lockKey != "" && s.lockout.Threshold > 0 {
+		r, err := s.accountTurns.take(ctx, app.ClientAppID+"|"+lockKey)
+		if err != nil {
+			return LoginResult{}, fmt.Errorf("waiting for the account's turn: %w", err)
+		}
+		release = sync.OnceFunc(r)
+		defer release()
+	}
 	failures, err := s.countAttempt(ctx, app, lockKey)
 	if err != nil {
 		s.metrics.Login(entry.cfg.Type, "locked")
@@ -133,6 +143,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 			s.log.WarnContext(ctx, "clearing failed logins failed", "err", err)
 		}
 	}
+	release() // the password is settled; the session need not wait for the turn
 	return s.completeLogin(ctx, app, entry, ident, linker, req.Device, req.IP)
 }
 

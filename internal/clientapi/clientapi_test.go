@@ -507,6 +507,38 @@ func TestParallelWrongPasswordsStopAtTheLockout(t *testing.T) {
 	}
 }
 
+// TestParallelRightPasswordsAreNotLockedOut: an account's owner (or a shared account)
+// logging in on many devices at once is not taken for a guesser: every correct login succeeds, and the
+// account is not locked after.
+func TestParallelRightPasswordsAreNotLockedOut(t *testing.T) {
+	e := newEnv(t)
+	e.registerConfirmed(t, "owner@x.io", "right-password")
+	login := e.appPath("/auth/providers/local-userpass/login")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	start := make(chan struct{})
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := e.do(t, "POST", login, nil, `{"username":"owner@x.io","password":"right-password"}`)
+			mu.Lock()
+			statuses[r.status]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if statuses[200] != 40 {
+		t.Fatalf("40 correct logins at once: answers %v, want all 200", statuses)
+	}
+	if r := e.do(t, "POST", login, nil, `{"username":"owner@x.io","password":"right-password"}`); r.status != 200 {
+		t.Fatalf("after them: %d %s", r.status, r.body)
+	}
+}
+
 // TestOriginIsCheckedOnEveryAppRequest: refresh, logout and location are app requests
 // too: a refused origin cannot use a token of an app that does not allow it.
 func TestOriginIsCheckedOnEveryAppRequest(t *testing.T) {
