@@ -401,13 +401,12 @@ func render(runs []engineRun, customData []result, hashTime time.Duration, hashL
 		100*sq[1].rps/sq[0].rps, verdict(sq[1].rps >= sq[0].rps/2), sq[3].rps, verdict(sq[3].rps >= 5000), 100*sq[4].rps/hashLimit, verdict(sq[4].rps >= 0.9*hashLimit))
 	b.WriteString(`
 
-- **Password login ≥ 90 % of the hash limit.** Runs land between about 80 % and 100 %: the limit
+- **Password login ≥ 90 % of the hash limit.** The limit
   counts every core as hashing, but the load generator and the HTTP work run on the same two
   cores, and the hash time itself varies between runs; in-process (` + "`BenchmarkPasswordLogin`" + `,
   no load generator) logins run at the hash limit. The hashing pool is bounded (one hash per core),
   so a flood queues instead of growing memory (peak RSS above).
-- **Anonymous login on SQLite with durable commits ≥ 5,000/s.** It lands near the target, run to
-  run within a few percent either side. Logins that arrive together share
+- **Anonymous login on SQLite with durable commits ≥ 5,000/s.** Logins that arrive together share
   one durable commit (group commit, each login in its own savepoint), statements are prepared, and
   refresh tokens are HMAC-signed; what is left per login is one EdDSA signature for the access
   token, four inserts (user, identity, device, session) in the single SQLite writer, and the reads

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -90,8 +91,15 @@ type accountTurn struct {
 	waiting int           // attempts holding or waiting for the turn
 }
 
-// take waits for key's turn (or ctx's end) and returns its release.
-func (a *accountTurns) take(ctx context.Context, key string) (func(), error) {
+// accountTurnWait bounds how long a login waits for its account's turn; past it the
+// login is refused (429) rather than queued without end.
+const accountTurnWait = 10 * time.Second
+
+// errNoTurn is a login that waited accountTurnWait for its account's turn.
+var errNoTurn = errors.New("the account's turn did not come")
+
+// take waits up to wait for key's turn (or ctx's end) and returns its release.
+func (a *accountTurns) take(ctx context.Context, key string, wait time.Duration) (func(), error) {
 	a.mu.Lock()
 	if a.turns == nil {
 		a.turns = map[string]*accountTurn{}
@@ -110,9 +118,14 @@ func (a *accountTurns) take(ctx context.Context, key string) (func(), error) {
 		}
 		a.mu.Unlock()
 	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case t.ch <- struct{}{}:
 		return func() { <-t.ch; leave() }, nil
+	case <-timer.C:
+		leave()
+		return nil, errNoTurn
 	case <-ctx.Done():
 		leave()
 		return nil, ctx.Err()

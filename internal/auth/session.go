@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wardenauth/warden/internal/auth/provider"
@@ -114,7 +115,11 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	lockKey := lockoutKey(entry, req.Credentials)
 	release := func() {}
 	if lockKey != "" && s.lockout.Threshold > 0 {
-		r, err := s.accountTurns.take(ctx, app.ClientAppID+"|"+lockKey)
+		r, err := s.accountTurns.take(ctx, app.ClientAppID+"|"+lockKey, accountTurnWait)
+		if errors.Is(err, errNoTurn) {
+			return LoginResult{}, &Error{Kind: ErrLockedOut, RetryAfter: time.Second,
+				Message: "too many logins of this account at once: try again shortly"}
+		}
 		if err != nil {
 			return LoginResult{}, fmt.Errorf("waiting for the account's turn: %w", err)
 		}

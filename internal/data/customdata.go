@@ -17,13 +17,18 @@ import (
 const (
 	CustomDataTTLShared = 30 * time.Second
 	CustomDataTTLOwn    = 10 * time.Minute
-	customDataMax       = 100_000 // entries; past it the cache starts again
+	customDataMaxBytes  = 64 << 20 // the documents held; past it expired ones go, then all
+	customDataDocMax    = 64 << 10 // a larger document is read each time, not held
 	customDataTimeout   = 5 * time.Second
+	// customDataRetry is how long a copy served because the source failed is used before
+	// the source is tried again (so an outage does not make every refresh wait).
+	customDataRetry = 5 * time.Second
 )
 
 type customDataEntry struct {
-	doc bson.D // nil: the user has no document
-	at  time.Time
+	doc  bson.D // nil: the user has no document
+	at   time.Time
+	size int
 }
 
 type customDataCache struct {
@@ -31,6 +36,7 @@ type customDataCache struct {
 	now     func() time.Time
 	mu      sync.Mutex
 	gen     uint64
+	bytes   int
 	entries map[string]customDataEntry
 }
 
@@ -52,10 +58,23 @@ func (c *customDataCache) put(userID string, e customDataEntry, gen uint64) {
 	if gen != c.gen {
 		return
 	}
-	if len(c.entries) >= customDataMax {
-		c.entries = map[string]customDataEntry{}
+	if old, ok := c.entries[userID]; ok {
+		c.bytes -= old.size
+	}
+	if c.bytes+e.size > customDataMaxBytes {
+		now := c.now()
+		for id, x := range c.entries {
+			if now.Sub(x.at) >= c.ttl {
+				delete(c.entries, id)
+				c.bytes -= x.size
+			}
+		}
+		if c.bytes+e.size > customDataMaxBytes {
+			c.entries, c.bytes = map[string]customDataEntry{}, 0
+		}
 	}
 	c.entries[userID] = e
+	c.bytes += e.size
 }
 
 // invalidate empties the cache (a write to the collection: any user's document may have
@@ -63,7 +82,7 @@ func (c *customDataCache) put(userID string, e customDataEntry, gen uint64) {
 func (c *customDataCache) invalidate() {
 	c.mu.Lock()
 	c.gen++
-	c.entries = map[string]customDataEntry{}
+	c.entries, c.bytes = map[string]customDataEntry{}, 0
 	c.mu.Unlock()
 }
 
@@ -86,19 +105,31 @@ func (s *Sources) CustomUserData(ctx context.Context, userID string) (bson.D, er
 	doc, err := s.readCustomUserData(rctx, userID)
 	if err != nil {
 		if found {
-			s.log.Warn("reading custom user data failed; serving the last copy read", "user", userID, "age", now.Sub(e.at).Round(time.Second).String(), "err", err)
+			s.log.Warn("reading custom user data failed; serving the last copy read", "user", userID, "err", err)
+			// Served as fresh a little longer, so the next requests do not wait too.
+			s.customData.put(userID, customDataEntry{doc: e.doc, size: e.size, at: now.Add(customDataRetry - s.customData.ttl)}, gen)
 			return e.doc, nil
 		}
 		return nil, err
 	}
-	s.customData.put(userID, customDataEntry{doc: doc, at: now}, gen)
+	size := 64 // the entry itself
+	if doc != nil {
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			return nil, err
+		}
+		size += len(raw)
+	}
+	if size <= customDataDocMax {
+		s.customData.put(userID, customDataEntry{doc: doc, at: now, size: size}, gen)
+	}
 	return doc, nil
 }
 
 // wrote is told of every write through a data source of these Sources.
 func (s *Sources) wrote(source, ns string) {
 	cfg := s.app.CustomUserData
-	if cfg != nil && source == cfg.MongoServiceName && ns == cfg.DatabaseName+"."+cfg.CollectionName {
+	if cfg != nil && (ns == "*" || source == cfg.MongoServiceName && ns == cfg.DatabaseName+"."+cfg.CollectionName) {
 		s.customData.invalidate()
 	}
 }

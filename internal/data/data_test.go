@@ -423,3 +423,40 @@ func TestTypesTheEmbeddedEngineCannotHold(t *testing.T) {
 	}
 	exec(t, src, system, "insertOne", ns("People", bson.E{Key: "document", Value: bson.D{{Key: "still", Value: "serving"}}}))
 }
+
+// TestWhatEmptiesTheCustomDataCache: writes (and aggregations with $out or $merge, which
+// write elsewhere) empty the cache; reads and writes refused before they start do not, so
+// a user cannot empty everyone's cache at will.
+func TestWhatEmptiesTheCustomDataCache(t *testing.T) {
+	s, src := openTest(t)
+	ctx := context.Background()
+	users := func(extra ...bson.E) bson.D {
+		return append(bson.D{{Key: "database", Value: "wardentest_app"}, {Key: "collection", Value: "users"}}, extra...)
+	}
+	cases := []struct {
+		name   string
+		caller Caller
+		action string
+		arg    bson.D
+		empty  bool
+	}{
+		{"find", system, "find", users(bson.E{Key: "query", Value: bson.D{}}), false},
+		{"aggregate without $out", system, "aggregate", users(bson.E{Key: "pipeline", Value: bson.A{bson.D{{Key: "$match", Value: bson.D{}}}}}), false},
+		{"insertOne", system, "insertOne", users(bson.E{Key: "document", Value: bson.D{{Key: "user_id", Value: "x"}}}), true},
+		{"insertOne without a document (refused before it starts)", alice, "insertOne", users(), false},
+		{"deleteMany", system, "deleteMany", users(bson.E{Key: "query", Value: bson.D{{Key: "user_id", Value: "nobody"}}}), true},
+	}
+	for _, c := range cases {
+		gen := s.customData.gen
+		_, _ = src.Execute(ctx, c.caller, c.action, c.arg)
+		if emptied := s.customData.gen != gen; emptied != c.empty {
+			t.Errorf("%s: emptied the cache = %v, want %v", c.name, emptied, c.empty)
+		}
+	}
+	for _, stage := range []string{"$out", "$merge"} {
+		arg := users(bson.E{Key: "pipeline", Value: bson.A{bson.D{{Key: "$match", Value: bson.D{}}}, bson.D{{Key: stage, Value: "users"}}}})
+		if ns := writtenNamespace("aggregate", "wardentest_app.other", arg); ns != "*" {
+			t.Errorf("aggregate with %s writes %q, want any namespace", stage, ns)
+		}
+	}
+}

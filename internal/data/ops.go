@@ -48,7 +48,7 @@ type request struct {
 // Execute runs one MongoDB service action ("find", "insertOne", ...) with its argument
 // document ({database, collection, query, ...} as realm-web sends it) and returns the
 // result as BSON values ready to be written as Extended JSON.
-func (src *Source) Execute(ctx context.Context, caller Caller, action string, arg bson.D) (any, error) {
+func (src *Source) Execute(ctx context.Context, caller Caller, action string, arg bson.D) (_ any, err error) {
 	req, err := src.open(caller, arg)
 	if err != nil {
 		return nil, err
@@ -64,12 +64,18 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		ctx, cancel = context.WithTimeout(ctx, UserRequestTimeout)
 		defer cancel()
 	}
-	switch action {
-	case "insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",
-		"findOneAndUpdate", "findOneAndReplace", "findOneAndDelete":
-		// Told even when the write failed: part of an insertMany may have been written.
-		if src.wrote != nil {
-			defer src.wrote(req.ns)
+	if src.wrote != nil {
+		if ns := writtenNamespace(action, req.ns, arg); ns != "" {
+			defer func() {
+				// Told even when the write failed (part of an insertMany may be written),
+				// unless it never started: a refused write must not let a user empty the
+				// cache of everyone's custom user data at will.
+				var de *Error
+				if errors.As(err, &de) && (de.Kind == KindNotPermitted || de.Kind == KindInvalid) {
+					return
+				}
+				src.wrote(ns)
+			}()
 		}
 	}
 	switch action {
@@ -101,6 +107,27 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		return nil, invalid("watch is a streaming call: use GET functions/call (callFunctionStreaming)")
 	}
 	return nil, &Error{Kind: KindUnknownAction, Message: fmt.Sprintf("function not found: '%s' (the MongoDB service has no such action)", action)}
+}
+
+// writtenNamespace is the namespace ("db.coll") an action writes, "*" for an aggregation
+// that writes elsewhere ($out, $merge: a system function's), or "" for a read.
+func writtenNamespace(action, ns string, arg bson.D) string {
+	switch action {
+	case "insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",
+		"findOneAndUpdate", "findOneAndReplace", "findOneAndDelete":
+		return ns
+	case "aggregate":
+		if p, ok := get(arg, "pipeline"); ok {
+			if stages, ok := p.(bson.A); ok {
+				for _, st := range stages {
+					if d, ok := st.(bson.D); ok && len(d) > 0 && (d[0].Key == "$out" || d[0].Key == "$merge") {
+						return "*"
+					}
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func (src *Source) open(caller Caller, arg bson.D) (*request, error) {
