@@ -37,12 +37,15 @@ func userData(t *testing.T, access string) map[string]any {
 // TestCustomUserDataInTokens: a write of the custom-data collection through the MongoDB
 // service shows in the next refreshed token at once (the cache is emptied by the write);
 // when the data source stops answering, a user whose document was read keeps it in their
-// tokens, and a login that has no copy to serve is refused as unavailable (503), never
-// answered with a token that silently lacks user_data.
+// tokens, a new user (who has no document yet) logs in, and an existing user's login that
+// has no copy to serve is refused as unavailable (503), never answered with a token that
+// silently lacks user_data.
 func TestCustomUserDataInTokens(t *testing.T) {
 	ctx := context.Background()
 	var src *data.Source
-	e := authtest.New(t, authtest.Options{Tune: func(o *auth.Options) {
+	providers := authtest.DefaultProviders()
+	providers["local-userpass"].Config = json.RawMessage(`{"autoConfirm": true, "resetPasswordUrl": "https://app.example/reset"}`)
+	e := authtest.New(t, authtest.Options{Providers: providers, Tune: func(o *auth.Options) {
 		app := o.Apps[0]
 		app.DataSources = map[string]*appconfig.DataSource{"mongodb-atlas": {Name: "mongodb-atlas", Type: "mongodb-atlas"}}
 		app.CustomUserData = &appconfig.CustomUserData{Enabled: true, MongoServiceName: "mongodb-atlas", DatabaseName: "app", CollectionName: "profiles", UserIDField: "user_id"}
@@ -60,6 +63,15 @@ func TestCustomUserDataInTokens(t *testing.T) {
 	}
 	if ud := userData(t, res.AccessToken); ud != nil {
 		t.Fatalf("no document yet, user_data = %v", ud)
+	}
+	// A second user, who will log in again later: their first login made them, so their
+	// document was never read.
+	if err := e.Svc.Register(ctx, authtest.AppID, "local-userpass", "bo@example.com", "bo-password"); err != nil {
+		t.Fatal(err)
+	}
+	boLogin := auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: map[string]any{"username": "bo@example.com", "password": "bo-password"}}
+	if _, err := e.Svc.LogIn(ctx, boLogin); err != nil {
+		t.Fatal(err)
 	}
 	arg := bson.D{{Key: "database", Value: "app"}, {Key: "collection", Value: "profiles"},
 		{Key: "document", Value: bson.D{{Key: "user_id", Value: res.UserID}, {Key: "color", Value: "blue"}}}}
@@ -85,9 +97,14 @@ func TestCustomUserDataInTokens(t *testing.T) {
 	if ud := userData(t, ref.AccessToken); ud["color"] != "blue" {
 		t.Errorf("source down, user_data = %v", ud)
 	}
-	_, err = e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
+	// A new user has no document yet: their login needs no read.
+	if _, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"}); err != nil {
+		t.Errorf("a new user's login with the source down: %v", err)
+	}
+	// An existing user whose document was never read cannot be given a token without it.
+	_, err = e.Svc.LogIn(ctx, boLogin)
 	if err == nil {
-		t.Fatal("a new user's login was answered though their custom data cannot be read")
+		t.Fatal("an existing user's login was answered though their custom data cannot be read")
 	}
 	if _, ok := e.Svc.Unavailable(err); !ok {
 		t.Errorf("login with the source down: %v, want an unavailable error", err)

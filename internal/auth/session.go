@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -223,12 +224,16 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("log in: %w", err)
 	}
+	var userData json.RawMessage
 	if created {
 		s.onUserCreation(ctx, app, user.ID)
 	}
-	userData, err := s.customData(ctx, app, user.ID)
-	if err != nil {
-		return LoginResult{}, err
+	// A user made just now has no document unless its creation function wrote one: no
+	// read, and no refusal of a new user's login while the data source is down.
+	if !created || (app.CustomUserData != nil && app.CustomUserData.OnUserCreationFunctionName != "") {
+		if userData, err = s.customData(ctx, app, user.ID); err != nil {
+			return LoginResult{}, err
+		}
 	}
 	access, err := s.ring.MintAccess(token.AccessParams{
 		AppID: app.ClientAppID, DomainID: app.DomainID, UserID: user.ID, SessionID: sess.ID,
