@@ -22,6 +22,7 @@ import (
 	"github.com/wardenauth/warden/internal/console"
 	"github.com/wardenauth/warden/internal/data"
 	"github.com/wardenauth/warden/internal/function"
+	"github.com/wardenauth/warden/internal/logwriter"
 	"github.com/wardenauth/warden/internal/mail"
 	"github.com/wardenauth/warden/internal/metrics"
 	"github.com/wardenauth/warden/internal/password"
@@ -147,7 +148,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	// Log lines are written in batches (at least every 100 ms): a request does not wait
+	// for the terminal or the pipe. Returning from serve writes what is left.
+	logOut := logwriter.New(stderr, 0)
+	defer logOut.Close()
+	log, err := newLogger(logOut, cfg.logFormat, cfg.logLevel)
 	if err != nil {
 		return err
 	}
