@@ -44,16 +44,20 @@ func benchCustomData(bin, dir string, duration time.Duration) ([]result, error) 
 		return nil, err
 	}
 	addr := freeAddr()
-	cmd := exec.Command(bin, "serve", "--app", appDir, "--data", filepath.Join(dir, "customdata"), "--listen", addr, "--log-level", "warn", "--rate-limit", "all=off")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd := exec.Command(bin, "serve", "--app", appDir, "--data", filepath.Join(dir, "customdata"), "--listen", addr, "--rate-limit", "all=off")
+	logs, err := newServerLog(filepath.Join(dir, "customdata.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logs.Close()
+	cmd.Stdout, cmd.Stderr = logs.f, logs.f
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	base := "http://" + addr
 	if err := waitHealthy(base); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, logs.String())
+		return nil, fmt.Errorf("%w\n%s", err, logs.tail())
 	}
 	api := base + "/api/client/v2.0"
 	app := api + "/app/customdata"
@@ -61,7 +65,7 @@ func benchCustomData(bin, dir string, duration time.Duration) ([]result, error) 
 	_, body := post(client, app+"/auth/providers/anon-user/login", "", `{}`)
 	var login map[string]string
 	if err := json.Unmarshal(body, &login); err != nil || login["refresh_token"] == "" {
-		return nil, fmt.Errorf("custom data app login: %s\n%s", body, logs.String())
+		return nil, fmt.Errorf("custom data app login: %s\n%s", body, logs.tail())
 	}
 	doc := fmt.Sprintf(`{"name":"insertOne","service":"mongodb-atlas","arguments":[{"database":"app","collection":"profiles","document":{"user_id":%q,"color":"blue","plan":"pro"}}]}`, login["user_id"])
 	if code, body := post(client, app+"/functions/call", login["access_token"], doc); code != 200 {

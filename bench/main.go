@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -163,17 +162,21 @@ func freeAddr() string {
 
 func benchEngine(bin, data, engine string, extra []string, duration time.Duration) (engineRun, error) {
 	addr := freeAddr()
-	args := append([]string{"serve", "--app", "examples/quickstart", "--data", data, "--listen", addr, "--log-level", "warn", "--rate-limit", "all=off"}, extra...)
+	args := append([]string{"serve", "--app", "examples/quickstart", "--data", data, "--listen", addr, "--rate-limit", "all=off"}, extra...)
 	cmd := exec.Command(bin, args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs, err := newServerLog(data + ".log")
+	if err != nil {
+		return engineRun{}, err
+	}
+	defer logs.Close()
+	cmd.Stdout, cmd.Stderr = logs.f, logs.f
 	if err := cmd.Start(); err != nil {
 		return engineRun{}, err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	base := "http://" + addr
 	if err := waitHealthy(base); err != nil {
-		return engineRun{}, fmt.Errorf("%w\n%s", err, logs.String())
+		return engineRun{}, fmt.Errorf("%w\n%s", err, logs.tail())
 	}
 	api := base + "/api/client/v2.0"
 	app := api + "/app/quickstart-abcde"
@@ -216,6 +219,30 @@ func benchEngine(bin, data, engine string, extra []string, duration time.Duratio
 	run.peakRSS = peakRSS(cmd.Process.Pid)
 	return run, nil
 }
+
+// serverLog is where a server under test writes its log, at the default level: a file,
+// as a deployment's log is a file or a pipe, so the load generator holds none of it.
+type serverLog struct{ f *os.File }
+
+func newServerLog(path string) (*serverLog, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &serverLog{f: f}, nil
+}
+
+// tail is the end of the log, for an error message.
+func (l *serverLog) tail() string {
+	b, _ := os.ReadFile(l.f.Name())
+	if len(b) > 4096 {
+		b = b[len(b)-4096:]
+	}
+	return string(b)
+}
+
+// Close closes the file.
+func (l *serverLog) Close() error { return l.f.Close() }
 
 func waitHealthy(base string) error {
 	deadline := time.Now().Add(20 * time.Second)
@@ -360,7 +387,7 @@ func cpuModel() string {
 
 func render(runs []engineRun, customData []result, hashTime time.Duration, hashLimit float64, duration time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmarks\n\nProduced by `go run ./bench` (each scenario %s, a Go load generator on loopback in the same run, keep-alive connections). The rate limits are off (every request comes from one address); the audit log is on.\n\n", duration)
+	fmt.Fprintf(&b, "# Benchmarks\n\nProduced by `go run ./bench` (each scenario %s, a Go load generator on loopback in the same run, keep-alive connections). The rate limits are off (every request comes from one address); the audit log is on; the server logs at its default level (`info`: an access-log line per request) to a file.\n\n", duration)
 	fmt.Fprintf(&b, "Machine: %d cores (%s), %s, %s/%s; generated %s. The load generator shares the cores with the server, as it would in any single-machine test.\n\n",
 		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "argon2id at the default cost (19 MiB, 2 passes): **%.1f ms per hash**, so this machine's password-login limit is %d cores ÷ %.1f ms = **%.1f logins/s**.\n\n",
