@@ -49,6 +49,9 @@ func ExampleError() {
 	if errors.As(err, &e) {
 		fmt.Println(e.StatusCode, e.Code, e.Message) // 401 InvalidPassword unauthorized
 	}
+	if errors.Is(err, client.ErrInvalidPassword) {
+		fmt.Println("wrong email or password")
+	}
 }
 
 // Call an app function; the result is canonical Extended JSON.

@@ -40,7 +40,10 @@ func IsInvalidSession(err error) bool {
 	return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized && e.Code == "InvalidSession"
 }
 
-// ErrLoggedOut is returned for requests of a user who is logged out (or removed).
+// ErrLoggedOut is returned for requests of a user who is logged out (or removed), and
+// wraps the server's refusal when a refresh token stops working (the session was ended
+// elsewhere, the user deleted or disabled): errors.Is(err, ErrLoggedOut) is the one check
+// for "must log in again".
 var ErrLoggedOut = errors.New("client: the user is logged out")
 
 const maxResponse = 32 << 20
@@ -130,6 +133,7 @@ func (u *User) request(ctx context.Context, method, path string, kind tokenKind,
 		var e *Error
 		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
 			u.forgetTokens(tok, err)
+			return loggedOut(err)
 		}
 		return err
 	}
@@ -194,7 +198,7 @@ func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 	var e *Error
 	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
 		u.forgetTokens(refresh, err)
-		return "", err
+		return "", loggedOut(err)
 	}
 	if err != nil {
 		return "", err

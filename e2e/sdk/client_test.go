@@ -173,6 +173,14 @@ func TestErrorsCarryTheServerCode(t *testing.T) {
 	if !errors.As(err, &e) || e.StatusCode != 409 || e.Code != "AccountNameInUse" {
 		t.Fatalf("err = %#v", err)
 	}
+	// Programs branch with errors.Is on the exported errors.
+	if !errors.Is(err, client.ErrAccountNameInUse) || errors.Is(err, client.ErrInvalidPassword) {
+		t.Errorf("errors.Is on a 409 AccountNameInUse: %v", err)
+	}
+	_, err = a.LogIn(context.Background(), client.EmailPassword("dup@example.com", "wrong-password"))
+	if !errors.Is(err, client.ErrInvalidPassword) || errors.Is(err, client.ErrAccountNameInUse) {
+		t.Errorf("errors.Is on a wrong password: %v", err)
+	}
 }
 
 func TestAnonymousReuse(t *testing.T) {
@@ -314,8 +322,16 @@ func TestRefusedRefreshLogsTheUserOut(t *testing.T) {
 	if err := laptop.DeleteUser(ctx, onLaptop); err != nil {
 		t.Fatal(err)
 	}
-	if err := onPhone.RefreshProfile(ctx); err == nil {
+	err := onPhone.RefreshProfile(ctx)
+	if err == nil {
 		t.Fatal("a deleted user's request succeeded")
+	}
+	// "Must log in again" is one check, and the server's answer is still there.
+	if !errors.Is(err, client.ErrLoggedOut) || !errors.Is(err, client.ErrInvalidSession) {
+		t.Errorf("the first failing call: %v, want ErrLoggedOut wrapping InvalidSession", err)
+	}
+	if err := onPhone.RefreshProfile(ctx); !errors.Is(err, client.ErrLoggedOut) {
+		t.Errorf("the next call: %v, want ErrLoggedOut", err)
 	}
 	if onPhone.State() != client.StateLoggedOut || phone.CurrentUser() != nil {
 		t.Fatalf("state = %s", onPhone.State())

@@ -198,6 +198,29 @@ func Example_error() {
 	// Output: 401 InvalidPassword unauthorized
 }
 
+// Branch on the server's answer with errors.Is; ErrLoggedOut is the one check for "this
+// user must log in again", whatever ended the session.
+func Example_errorsIs() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	ep := app.EmailPasswordAuth()
+	_ = ep.RegisterUser(ctx, "ann@example.com", "ann-password")
+	err := ep.RegisterUser(ctx, "ann@example.com", "ann-password")
+	fmt.Println("taken:", errors.Is(err, client.ErrAccountNameInUse))
+	_, err = app.LogIn(ctx, client.EmailPassword("ann@example.com", "not-her-password"))
+	fmt.Println("wrong password:", errors.Is(err, client.ErrInvalidPassword))
+	ann, _ := app.LogIn(ctx, client.EmailPassword("ann@example.com", "ann-password"))
+	_ = ann.LogOut(ctx)
+	err = ann.RefreshProfile(ctx)
+	fmt.Println("must log in again:", errors.Is(err, client.ErrLoggedOut))
+	// Output:
+	// taken: true
+	// wrong password: true
+	// must log in again: true
+}
+
 // Call an app function as the current user.
 func Example_userCallFunction() {
 	url, stop := exampleServer()

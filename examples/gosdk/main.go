@@ -45,8 +45,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	ep := app.EmailPasswordAuth()
 	for _, email := range []string{"joe@example.com", "emma@example.com"} {
-		var e *client.Error
-		if err := ep.RegisterUser(ctx, email, "passw0rd"); err != nil && !(errors.As(err, &e) && e.Code == "AccountNameInUse") {
+		if err := ep.RegisterUser(ctx, email, "passw0rd"); err != nil && !errors.Is(err, client.ErrAccountNameInUse) {
 			return fmt.Errorf("register %s: %w", email, err)
 		}
 	}
