@@ -69,8 +69,12 @@ func WithStorage(s Storage) Option { return func(a *App) { a.storage = s } }
 // location endpoint first (useful behind a reverse proxy).
 func WithSkipLocation() Option { return func(a *App) { a.skipLoc = true } }
 
+// AccessTokenLifetime is how long the server's access tokens are valid (30 minutes, as
+// App Services issued them).
+const AccessTokenLifetime = 30 * time.Minute
+
 // WithRefreshMargin sets how long before its expiry an access token is refreshed
-// (default 30 seconds).
+// (default 30 seconds). New refuses a margin of AccessTokenLifetime or more.
 func WithRefreshMargin(d time.Duration) Option { return func(a *App) { a.margin = d } }
 
 // WithoutRefreshTokenRotation keeps one refresh token for the session's life, as the
@@ -90,6 +94,12 @@ func WithClientApp(name, version string) Option {
 
 // New returns the App with the client app id appID, loading the users kept in its
 // storage. It makes no network request.
+//
+// Without WithBaseURL, requests go to http://127.0.0.1:9090 (a `warden serve` on this
+// machine): set it for any real deployment. Without WithStorage, users and their tokens
+// are kept in a file in the user's config directory (DefaultFileStorage); use
+// NewMemoryStorage for a program that must not write them, or NewFileStorage for a
+// directory of your choice.
 func New(appID string, opts ...Option) (*App, error) {
 	if appID == "" {
 		return nil, errors.New("client: empty app id")
@@ -97,6 +107,9 @@ func New(appID string, opts ...Option) (*App, error) {
 	a := &App{id: appID, baseURL: "http://127.0.0.1:9090", http: http.DefaultClient, now: time.Now, margin: 30 * time.Second, subs: map[int]func(Event){}}
 	for _, o := range opts {
 		o(a)
+	}
+	if a.margin < 0 || a.margin >= AccessTokenLifetime {
+		return nil, fmt.Errorf("client: refresh margin %v: want at least 0 and less than the access token's lifetime (%v), or every request would refresh first", a.margin, AccessTokenLifetime)
 	}
 	if a.storage == nil {
 		fs, err := DefaultFileStorage()
@@ -215,6 +228,9 @@ func (a *App) moveToFrontLocked(i int) {
 // LogIn logs in with creds and makes the user the active user. Anonymous credentials
 // reuse the device's logged-in anonymous user unless made with AnonymousNew.
 func (a *App) LogIn(ctx context.Context, creds Credentials) (*User, error) {
+	if creds.provider == "" {
+		return nil, errors.New("client: empty credentials: make them with Anonymous, EmailPassword, APIKey, JWT, Function or the OAuth constructors")
+	}
 	if creds.provider == "anon-user" && creds.reuse {
 		a.mu.Lock()
 		for i, u := range a.users {

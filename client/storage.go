@@ -49,6 +49,10 @@ type FileStorage struct {
 	mu  sync.Mutex
 }
 
+// NewFileStorage returns a FileStorage that keeps its files in dir (made when first
+// written).
+func NewFileStorage(dir string) *FileStorage { return &FileStorage{Dir: dir} }
+
 // DefaultFileStorage is a FileStorage in the user's config directory (for example
 // ~/.config/warden on Linux).
 func DefaultFileStorage() (*FileStorage, error) {

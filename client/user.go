@@ -193,6 +193,9 @@ func (u *User) setProfile(raw json.RawMessage) error {
 
 // LinkCredentials adds the identity of creds to this user.
 func (u *User) LinkCredentials(ctx context.Context, creds Credentials) error {
+	if creds.provider == "" {
+		return errors.New("client: empty credentials: make them with EmailPassword, APIKey, JWT, Function or the OAuth constructors")
+	}
 	if creds.provider == "anon-user" {
 		return errors.New("client: anonymous credentials cannot be linked to a user")
 	}

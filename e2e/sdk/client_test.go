@@ -183,6 +183,31 @@ func TestErrorsCarryTheServerCode(t *testing.T) {
 	}
 }
 
+// TestLocalValidation: zero credentials are refused without a request, and a refresh
+// margin that would refresh before every request is refused by New.
+func TestLocalValidation(t *testing.T) {
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	if _, err := a.LogIn(context.Background(), client.Credentials{}); err == nil {
+		t.Fatal("zero credentials were accepted")
+	}
+	u := logIn(t, a, client.AnonymousNew())
+	if err := u.LinkCredentials(context.Background(), client.Credentials{}); err == nil {
+		t.Fatal("zero credentials were linked")
+	}
+	if n := s.rt.count("POST /api/client/v2.0/app/" + appID + "/auth/providers//login"); n != 0 {
+		t.Errorf("%d requests were sent for zero credentials", n)
+	}
+	for _, m := range []time.Duration{-time.Second, client.AccessTokenLifetime, time.Hour} {
+		if _, err := client.New(appID, client.WithRefreshMargin(m), client.WithStorage(client.NewMemoryStorage())); err == nil {
+			t.Errorf("refresh margin %v was accepted", m)
+		}
+	}
+	if _, err := client.New(appID, client.WithRefreshMargin(5*time.Minute), client.WithStorage(client.NewFileStorage(t.TempDir()))); err != nil {
+		t.Errorf("a 5-minute margin and a file storage: %v", err)
+	}
+}
+
 func TestAnonymousReuse(t *testing.T) {
 	s := startServer(t)
 	a := s.app(t, client.NewMemoryStorage())
