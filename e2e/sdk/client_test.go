@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,6 +37,10 @@ func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.mu.Unlock()
 	if fail {
+		if r.Body != nil { // a server reads the request before refusing it
+			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}
 		rec := httptest.NewRecorder()
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(http.StatusUnauthorized)
@@ -469,5 +474,69 @@ func TestCustomDataAndRefresh(t *testing.T) {
 	var e *client.Error
 	if !errors.As(err, &e) || e.StatusCode != 404 || e.Code != "FunctionNotFound" {
 		t.Fatalf("unknown function err = %v", err)
+	}
+}
+
+// TestTokenSourceAndHTTPClient: a program's own requests get a valid access token (the
+// server accepts it), and the SDK's HTTP client refreshes once on a 401 and sends the
+// request again, body included.
+func TestTokenSourceAndHTTPClient(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	u := logIn(t, a, client.AnonymousNew())
+	tok, err := u.Token(ctx)
+	if err != nil || tok == "" || tok != u.AccessToken() {
+		t.Fatalf("Token = %q, %v", tok, err)
+	}
+	srcTok, exp, err := u.TokenSource(ctx).Token()
+	if err != nil || srcTok != tok || !exp.Equal(u.AccessTokenExpiry()) {
+		t.Fatalf("TokenSource: %q %v %v", srcTok, exp, err)
+	}
+	if left := time.Until(exp); left <= 0 || left > client.AccessTokenLifetime {
+		t.Errorf("expiry in %v", left)
+	}
+
+	hc := u.HTTPClient()
+	profile := s.url + "/api/client/v2.0/auth/profile"
+	res, err := hc.Get(profile)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET profile with the SDK's client: %v %v", res, err)
+	}
+	res.Body.Close()
+	refreshes := s.rt.count("POST /api/client/v2.0/auth/session")
+	s.rt.failNext("GET /api/client/v2.0/auth/profile", 1)
+	res, err = hc.Get(profile)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("after one 401: %v %v", res, err)
+	}
+	res.Body.Close()
+	if n := s.rt.count("POST /api/client/v2.0/auth/session"); n != refreshes+1 {
+		t.Errorf("refreshes after a 401: %d, want %d", n, refreshes+1)
+	}
+	// A body made from a strings.Reader is sent again, whole.
+	call := s.url + "/api/client/v2.0/app/" + appID + "/functions/call"
+	s.rt.failNext("POST /api/client/v2.0/app/"+appID+"/functions/call", 1)
+	req, _ := http.NewRequest("POST", call, strings.NewReader(`{"name":"missing-function","arguments":[]}`))
+	req.Header.Set("Content-Type", "application/json")
+	res, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	// The retry carried the body: the server read the function's name (an empty body
+	// would be a 400).
+	if res.StatusCode != 404 {
+		t.Errorf("the retried call was answered %d, want 404 FunctionNotFound", res.StatusCode)
+	}
+	if n := s.rt.count("POST /api/client/v2.0/app/" + appID + "/functions/call"); n != 2 {
+		t.Errorf("function calls sent: %d, want 2 (the 401, then the retry)", n)
+	}
+	// Logged out: the client says so instead of sending a request without a token.
+	if err := u.LogOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hc.Get(profile); !errors.Is(err, client.ErrLoggedOut) {
+		t.Errorf("after log out: %v, want ErrLoggedOut", err)
 	}
 }
