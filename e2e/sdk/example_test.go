@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/wardenauth/warden/client"
 	"github.com/wardenauth/warden/internal/appconfig"
@@ -231,4 +232,27 @@ func Example_userCallFunction() {
 	sum, _ := user.CallFunction(ctx, "sum", 1, 2, 3.5)
 	fmt.Println(string(sum)) // canonical Extended JSON, as App Services answered
 	// Output: {"$numberDouble":"6.5"}
+}
+
+// A program's own requests (to its services, which verify the token with the server's
+// JWKS) carry the user's access token; the SDK refreshes it when needed.
+func Example_userHTTPClient() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	user, _ := app.LogIn(ctx, client.Anonymous())
+
+	tok, _ := user.Token(ctx) // for a header you set yourself
+	fmt.Println("token:", tok != "", "valid for 30 minutes at most:", time.Until(user.AccessTokenExpiry()) <= client.AccessTokenLifetime)
+
+	hc := user.HTTPClient() // sets "Authorization: Bearer ...", refreshes and retries once on 401
+	res, err := hc.Get(url + "/api/client/v2.0/auth/profile")
+	if err == nil {
+		fmt.Println("status:", res.StatusCode)
+		res.Body.Close()
+	}
+	// Output:
+	// token: true valid for 30 minutes at most: true
+	// status: 200
 }
