@@ -226,7 +226,10 @@ func (a *App) moveToFrontLocked(i int) {
 }
 
 // LogIn logs in with creds and makes the user the active user. Anonymous credentials
-// reuse the device's logged-in anonymous user unless made with AnonymousNew.
+// reuse the device's logged-in anonymous user unless made with AnonymousNew. When the
+// login succeeded but its tokens could not be saved to the App's storage, LogIn returns
+// the logged-in user and a *StorageError: the user works in this process, but a
+// restarted program will not have them.
 func (a *App) LogIn(ctx context.Context, creds Credentials) (*User, error) {
 	if creds.provider == "" {
 		return nil, errors.New("client: empty credentials: make them with Anonymous, EmailPassword, APIKey, JWT, Function or the OAuth constructors")
@@ -278,8 +281,11 @@ func (a *App) LogIn(ctx context.Context, creds Credentials) (*User, error) {
 	if err := u.RefreshProfile(ctx); err != nil {
 		return nil, fmt.Errorf("client: fetching the new user's profile: %w", err)
 	}
-	a.persist()
+	serr := a.persist()
 	a.emit(Event{Kind: EventLoggedIn, UserID: u.id})
+	if serr != nil {
+		return u, &StorageError{Op: "log in", Err: serr}
+	}
 	return u, nil
 }
 
@@ -379,7 +385,9 @@ func (a *App) load(ctx context.Context) error {
 
 // persist writes the App's users to its storage. Errors are reported as an event: the
 // in-memory state stays right, and the next change writes again.
-func (a *App) persist() {
+// persist saves the App's state; a failure is also told to subscribers as an
+// EventStorageError.
+func (a *App) persist() error {
 	a.saveMu.Lock()
 	defer a.saveMu.Unlock()
 	a.mu.Lock()
@@ -395,4 +403,5 @@ func (a *App) persist() {
 	if err != nil {
 		a.emit(Event{Kind: EventStorageError, Err: err})
 	}
+	return err
 }

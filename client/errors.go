@@ -59,3 +59,18 @@ func (e *Error) Is(target error) bool {
 func loggedOut(err error) error {
 	return fmt.Errorf("%w: %w", ErrLoggedOut, err)
 }
+
+// StorageError is a change that happened (a login) but could not be saved to the App's
+// Storage: it holds in this process only.
+type StorageError struct {
+	// Op is what happened, e.g. "log in".
+	Op  string
+	Err error
+}
+
+func (e *StorageError) Error() string {
+	return "client: " + e.Op + " succeeded, but saving it failed: " + e.Err.Error()
+}
+
+// Unwrap returns the Storage's error.
+func (e *StorageError) Unwrap() error { return e.Err }

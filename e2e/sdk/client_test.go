@@ -540,3 +540,29 @@ func TestTokenSourceAndHTTPClient(t *testing.T) {
 		t.Errorf("after log out: %v, want ErrLoggedOut", err)
 	}
 }
+
+// fullDisk is a Storage whose saves fail, as on a full or read-only disk.
+type fullDisk struct{}
+
+func (fullDisk) Load(context.Context, string) ([]byte, error) { return nil, nil }
+func (fullDisk) Save(context.Context, string, []byte) error {
+	return errors.New("no space left on device")
+}
+
+// TestLoginThatCannotBeSavedSaysSo: the login happened (the user works in this process),
+// and the caller learns that a restarted program will not have it.
+func TestLoginThatCannotBeSavedSaysSo(t *testing.T) {
+	s := startServer(t)
+	a := s.app(t, fullDisk{})
+	u, err := a.LogIn(context.Background(), client.AnonymousNew())
+	var se *client.StorageError
+	if !errors.As(err, &se) || se.Op != "log in" || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("LogIn with a failing storage: %v, want a *client.StorageError", err)
+	}
+	if u == nil || !u.IsLoggedIn() || a.CurrentUser() != u {
+		t.Fatalf("the user of a login that could not be saved: %v", u)
+	}
+	if err := u.RefreshProfile(context.Background()); err != nil {
+		t.Errorf("the user works in this process: %v", err)
+	}
+}
