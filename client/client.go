@@ -29,16 +29,17 @@ const SDKVersion = "warden-go/0.1.0"
 
 // App is one App Services app as seen from this device. It is safe for concurrent use.
 type App struct {
-	id          string
-	baseURL     string
-	http        *http.Client
-	storage     Storage
-	now         func() time.Time
-	margin      time.Duration
-	skipLoc     bool
-	keepRefresh bool
-	clientName  string
-	clientVer   string
+	id           string
+	baseURL      string
+	http         *http.Client
+	storage      Storage
+	now          func() time.Time
+	margin       time.Duration
+	skipLoc      bool
+	keepRefresh  bool
+	resetCorrupt bool
+	clientName   string
+	clientVer    string
 
 	locMu    sync.Mutex
 	hostname string
@@ -83,6 +84,11 @@ func WithRefreshMargin(d time.Duration) Option { return func(a *App) { a.margin 
 // a stolen refresh token then works only until the next refresh, and its replay ends
 // the session.
 func WithoutRefreshTokenRotation() Option { return func(a *App) { a.keepRefresh = true } }
+
+// WithResetCorruptState makes New start with no users when the stored state cannot be
+// read (a FileStorage's file is renamed to <app id>.json.corrupt-<time>, kept for
+// inspection) instead of failing. The users it held must log in again.
+func WithResetCorruptState() Option { return func(a *App) { a.resetCorrupt = true } }
 
 // WithClock sets the clock used to judge token expiry (for tests).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
@@ -367,7 +373,15 @@ func (a *App) load(ctx context.Context) error {
 	}
 	var st state
 	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("client: stored users are corrupt: %w", err)
+		if !a.resetCorrupt {
+			return fmt.Errorf("client: stored users are corrupt (%w): New with WithResetCorruptState sets them aside and starts with none", err)
+		}
+		if fst, ok := a.storage.(*FileStorage); ok {
+			if err := fst.setAside(a.id, a.now()); err != nil {
+				return fmt.Errorf("client: setting corrupt stored users aside: %w", err)
+			}
+		}
+		return nil
 	}
 	a.deviceID = st.DeviceID
 	for _, su := range st.Users {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Storage keeps an App's users and tokens between runs. Load returns nil (and no error)
@@ -32,6 +33,17 @@ func (m *MemoryStorage) Load(_ context.Context, appID string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]byte(nil), m.data[appID]...), nil
+}
+
+// setAside renames an app's state file so that a new one can start.
+func (f *FileStorage) setAside(appID string, now time.Time) error {
+	p, err := f.path(appID)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return os.Rename(p, p+".corrupt-"+now.UTC().Format("20060102T150405Z"))
 }
 
 // Save implements Storage.

@@ -566,3 +566,32 @@ func TestLoginThatCannotBeSavedSaysSo(t *testing.T) {
 		t.Errorf("the user works in this process: %v", err)
 	}
 }
+
+// TestCorruptStoredState: New fails on an unreadable state file, naming the way out;
+// with WithResetCorruptState it sets the file aside (kept for inspection) and starts
+// with no users, and the next login is saved.
+func TestCorruptStoredState(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, appID+".json")
+	if err := os.WriteFile(file, []byte(`{"version":1,"users":[{"id":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := client.New(appID, client.WithBaseURL(s.url), client.WithStorage(client.NewFileStorage(dir)))
+	if err == nil || !strings.Contains(err.Error(), "WithResetCorruptState") {
+		t.Fatalf("New on a corrupt file: %v", err)
+	}
+	a := s.app(t, client.NewFileStorage(dir), client.WithResetCorruptState())
+	if n := len(a.AllUsers()); n != 0 {
+		t.Fatalf("%d users after the reset", n)
+	}
+	aside, _ := filepath.Glob(file + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("the corrupt file was not kept aside: %v", aside)
+	}
+	u := logIn(t, a, client.AnonymousNew())
+	again := s.app(t, client.NewFileStorage(dir))
+	if got := again.CurrentUser(); got == nil || got.ID() != u.ID() {
+		t.Fatalf("after the reset, a login is saved again: %v", got)
+	}
+}
