@@ -74,3 +74,17 @@ func (e *StorageError) Error() string {
 
 // Unwrap returns the Storage's error.
 func (e *StorageError) Unwrap() error { return e.Err }
+
+// ServerLogOutError is a log-out (LogOut, RemoveUser) that was done on this device but
+// that the server was not told of (unreachable, or failing): the tokens are forgotten
+// here, and the session ends on the server when it expires or is revoked there.
+type ServerLogOutError struct {
+	Err error
+}
+
+func (e *ServerLogOutError) Error() string {
+	return "client: logged out on this device, but the server was not told: " + e.Err.Error()
+}
+
+// Unwrap returns the request's error.
+func (e *ServerLogOutError) Unwrap() error { return e.Err }

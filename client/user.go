@@ -234,7 +234,7 @@ func (u *User) CallFunction(ctx context.Context, name string, args ...any) (json
 
 // LogOut ends the user's session on the server and forgets its tokens; the user stays
 // on this device, logged out. The tokens are forgotten even when the server cannot be
-// reached; the error is returned.
+// reached; the error is then a *ServerLogOutError.
 func (u *User) LogOut(ctx context.Context) error {
 	a := u.app
 	a.mu.Lock()
@@ -246,6 +246,9 @@ func (u *User) LogOut(ctx context.Context) error {
 		var e *Error
 		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
 			err = nil // the session was already over
+		}
+		if err != nil {
+			err = &ServerLogOutError{Err: err}
 		}
 	}
 	a.mu.Lock()

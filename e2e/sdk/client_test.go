@@ -595,3 +595,42 @@ func TestCorruptStoredState(t *testing.T) {
 		t.Fatalf("after the reset, a login is saved again: %v", got)
 	}
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestLogOutWithTheServerUnreachable: the local part is done, and the error says that
+// the server was not told.
+func TestLogOutWithTheServerUnreachable(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	unreachable := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodDelete {
+			return nil, errors.New("dial tcp: connection refused")
+		}
+		return s.rt.RoundTrip(r)
+	})
+	a := s.app(t, client.NewMemoryStorage(), client.WithHTTPClient(&http.Client{Transport: unreachable}))
+	u := logIn(t, a, client.AnonymousNew())
+	var se *client.ServerLogOutError
+	if err := u.LogOut(ctx); !errors.As(err, &se) {
+		t.Fatalf("LogOut with the server unreachable: %v, want a *client.ServerLogOutError", err)
+	}
+	if u.State() != client.StateLoggedOut || u.RefreshToken() != "" {
+		t.Errorf("after LogOut: %s", u.State())
+	}
+	v := logIn(t, a, client.AnonymousNew())
+	if err := a.RemoveUser(ctx, v); !errors.As(err, &se) {
+		t.Fatalf("RemoveUser with the server unreachable: %v, want a *client.ServerLogOutError", err)
+	}
+	if v.State() != client.StateRemoved {
+		t.Errorf("after RemoveUser: %s", v.State())
+	}
+	for _, x := range a.AllUsers() {
+		if x.ID() == v.ID() {
+			t.Error("the removed user is still listed")
+		}
+	}
+}
