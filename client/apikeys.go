@@ -29,19 +29,29 @@ func (k *APIKeys) Create(ctx context.Context, name string) (UserAPIKey, error) {
 	return out, err
 }
 
-// Fetch returns one key.
-func (k *APIKeys) Fetch(ctx context.Context, id string) (UserAPIKey, error) {
+// Get returns one key.
+func (k *APIKeys) Get(ctx context.Context, id string) (UserAPIKey, error) {
 	var out UserAPIKey
 	err := k.user.request(ctx, http.MethodGet, apiKeysPath+"/"+url.PathEscape(id), tokenRefresh, nil, &out)
 	return out, err
 }
 
-// FetchAll returns every key of the user.
-func (k *APIKeys) FetchAll(ctx context.Context) ([]UserAPIKey, error) {
+// List returns every key of the user.
+func (k *APIKeys) List(ctx context.Context) ([]UserAPIKey, error) {
 	out := []UserAPIKey{}
 	err := k.user.request(ctx, http.MethodGet, apiKeysPath, tokenRefresh, nil, &out)
 	return out, err
 }
+
+// Fetch returns one key.
+//
+// Deprecated: use Get (the name Go APIs use); Fetch is realm-web's name.
+func (k *APIKeys) Fetch(ctx context.Context, id string) (UserAPIKey, error) { return k.Get(ctx, id) }
+
+// FetchAll returns every key of the user.
+//
+// Deprecated: use List (the name Go APIs use); FetchAll is realm-web's name.
+func (k *APIKeys) FetchAll(ctx context.Context) ([]UserAPIKey, error) { return k.List(ctx) }
 
 // Enable enables a key.
 func (k *APIKeys) Enable(ctx context.Context, id string) error {

@@ -426,7 +426,7 @@ func TestAPIKeys(t *testing.T) {
 	if err := u.APIKeys().Disable(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	got, err := u.APIKeys().Fetch(ctx, k.ID)
+	got, err := u.APIKeys().Get(ctx, k.ID)
 	if err != nil || !got.Disabled || got.Key != "" {
 		t.Fatalf("fetch: %+v %v", got, err)
 	}
@@ -438,7 +438,7 @@ func TestAPIKeys(t *testing.T) {
 	if viaKey.ID() != u.ID() {
 		t.Fatal("the key logs in as another user")
 	}
-	all, err := u.APIKeys().FetchAll(ctx)
+	all, err := u.APIKeys().List(ctx)
 	if err != nil || len(all) != 1 {
 		t.Fatalf("fetch all: %+v %v", all, err)
 	}

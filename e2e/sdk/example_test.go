@@ -162,7 +162,7 @@ func Example_userAPIKeys() {
 	fmt.Println(asUser.ID() == user.ID())
 
 	_ = user.APIKeys().Disable(ctx, key.ID)
-	keys, _ := user.APIKeys().FetchAll(ctx)
+	keys, _ := user.APIKeys().List(ctx)
 	fmt.Println(keys[0].Name, keys[0].Disabled)
 	// Output:
 	// backup-job 64
