@@ -65,18 +65,29 @@ type engineRun struct {
 	peakRSS string
 }
 
+// buildWarden builds the server into a new temporary directory, returned with the
+// binary's path; the caller removes the directory.
+func buildWarden(prefix string) (dir, bin string, err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "warden")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/warden")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("building warden: %w", err)
+	}
+	return dir, bin, nil
+}
+
 func run(duration time.Duration, out string, withPG bool) error {
-	dir, err := os.MkdirTemp("", "warden-bench-")
+	dir, bin, err := buildWarden("warden-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "warden")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/warden")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building warden: %w", err)
-	}
 
 	hashTime := measureHash()
 	hashLimit := float64(runtime.NumCPU()) / hashTime.Seconds()
@@ -124,17 +135,11 @@ func run(duration time.Duration, out string, withPG bool) error {
 }
 
 func runSoak(duration time.Duration, out string) error {
-	dir, err := os.MkdirTemp("", "warden-soak-")
+	dir, bin, err := buildWarden("warden-soak-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "warden")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/warden")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building warden: %w", err)
-	}
 	return soak(bin, dir, duration, out)
 }
 

@@ -10,6 +10,22 @@ import (
 // pipeline; only system callers may use them.
 var operatorsForbiddenToUsers = map[string]bool{"$where": true, "$function": true, "$accumulator": true}
 
+// guardedScope is the caller's scope for an operation once its query and its sort (nil
+// when it has none) have been checked against it.
+func (r *request) guardedScope(write bool, query, sort bson.D) (scope, error) {
+	sc, err := r.scope(write)
+	if err != nil {
+		return scope{}, err
+	}
+	if err := r.checkQuery(query, sc); err != nil {
+		return scope{}, err
+	}
+	if err := r.checkSort(sort, sc); err != nil {
+		return scope{}, err
+	}
+	return sc, nil
+}
+
 // checkQuery refuses a user's query (or $match) that names a field the user may not read
 // on every document it could match, or that runs code: otherwise which documents match
 // (a count, a deletedCount) would tell the user what the hidden field holds.

@@ -289,14 +289,8 @@ func (r *request) find(ctx context.Context, one bool) (any, error) {
 			opts.SetLimit(limit)
 		}
 	}
-	sc, err := r.scope(false)
+	sc, err := r.guardedScope(false, query, sort)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.checkQuery(query, sc); err != nil {
-		return nil, err
-	}
-	if err := r.checkSort(sort, sc); err != nil {
 		return nil, err
 	}
 	docs := bson.A{}
@@ -342,11 +336,8 @@ func (r *request) count(ctx context.Context) (any, error) {
 		n, err := r.coll.CountDocuments(ctx, nonNil(query), opts)
 		return n, mongoError(r.ns, err)
 	}
-	sc, err := r.scope(false)
+	sc, err := r.guardedScope(false, query, nil)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.checkQuery(query, sc); err != nil {
 		return nil, err
 	}
 	var n int64
@@ -695,11 +686,8 @@ func (r *request) delete(ctx context.Context, many bool) (any, error) {
 		}
 		return bson.D{{Key: "deletedCount", Value: count32(res.DeletedCount)}}, nil
 	}
-	sc, err := r.scope(true)
+	sc, err := r.guardedScope(true, query, nil)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.checkQuery(query, sc); err != nil {
 		return nil, err
 	}
 	ids, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Delete, nil)
@@ -815,14 +803,8 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 		}
 		return r.returnDocument(doc, proj)
 	}
-	sc, err := r.scope(true)
+	sc, err := r.guardedScope(true, filter, sort)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.checkQuery(filter, sc); err != nil {
-		return nil, err
-	}
-	if err := r.checkSort(sort, sc); err != nil {
 		return nil, err
 	}
 	opts := options.Find()

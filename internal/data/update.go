@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -564,7 +565,7 @@ func typeOrder(v any) int {
 func compareValues(a, b any) int {
 	ta, tb := typeOrder(a), typeOrder(b)
 	if ta != tb {
-		return cmpInt(ta, tb)
+		return cmp.Compare(ta, tb)
 	}
 	switch x := a.(type) {
 	case nil, bson.Undefined, bson.MinKey, bson.MaxKey:
@@ -572,7 +573,7 @@ func compareValues(a, b any) int {
 	case int32, int64, float64:
 		if y, ok := b.(int64); ok {
 			if xi, ok := x.(int64); ok {
-				return cmpInt64(xi, y)
+				return cmp.Compare(xi, y)
 			}
 		}
 		fx, _ := asFloat(x)
@@ -601,7 +602,7 @@ func compareValues(a, b any) int {
 				return c
 			}
 		}
-		return cmpInt(len(x), len(y))
+		return cmp.Compare(len(x), len(y))
 	case bson.A:
 		y := b.(bson.A)
 		for i := 0; i < len(x) && i < len(y); i++ {
@@ -609,7 +610,7 @@ func compareValues(a, b any) int {
 				return c
 			}
 		}
-		return cmpInt(len(x), len(y))
+		return cmp.Compare(len(x), len(y))
 	case bson.ObjectID:
 		y := b.(bson.ObjectID)
 		return bytes.Compare(x[:], y[:])
@@ -623,37 +624,17 @@ func compareValues(a, b any) int {
 		}
 		return 1
 	case bson.DateTime:
-		return cmpInt64(int64(x), int64(b.(bson.DateTime)))
+		return cmp.Compare(int64(x), int64(b.(bson.DateTime)))
 	case bson.Timestamp:
 		y := b.(bson.Timestamp)
-		if c := cmpInt(int(x.T), int(y.T)); c != 0 {
+		if c := cmp.Compare(x.T, y.T); c != 0 {
 			return c
 		}
-		return cmpInt(int(x.I), int(y.I))
+		return cmp.Compare(x.I, y.I)
 	}
 	ea, _ := bson.Marshal(bson.D{{Key: "v", Value: a}})
 	eb, _ := bson.Marshal(bson.D{{Key: "v", Value: b}})
 	return bytes.Compare(ea, eb)
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // matchCondition is $pull's test of one array element: a value is matched by equality;

@@ -46,14 +46,8 @@ func (r *request) userUpdate(ctx context.Context, query, sort, update bson.D, re
 		unlock := r.src.lockNamespace(r.ns)
 		defer unlock()
 	}
-	sc, err := r.scope(true)
+	sc, err := r.guardedScope(true, query, sort)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.checkQuery(query, sc); err != nil {
-		return nil, err
-	}
-	if err := r.checkSort(sort, sc); err != nil {
 		return nil, err
 	}
 	now := time.Now()

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -563,19 +564,9 @@ func compare(a, b any) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		return compareInts(int64(x), int64(y)), true
+		return cmp.Compare(int64(x), int64(y)), true
 	}
 	return 0, false
-}
-
-func compareInts(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Check reports an expression that uses an unknown expansion or operator.
