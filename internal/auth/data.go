@@ -183,6 +183,8 @@ func dataError(err error) error {
 		return fail(ErrServiceAction, de.Message)
 	case data.KindUnsupported:
 		return fail(ErrServiceUnsupported, de.Message)
+	case data.KindLimit:
+		return fail(ErrLimitReached, de.Message)
 	}
 	return fail(ErrMongo, de.Message)
 }

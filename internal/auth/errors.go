@@ -38,6 +38,7 @@ var (
 	ErrFunctionFailed      = errors.New("function execution error")
 	ErrFunctionTimeout     = errors.New("function execution time limit exceeded")
 	ErrLockedOut           = errors.New("account locked after failed logins")
+	ErrLimitReached        = errors.New("limit reached")
 )
 
 // Error is a failure the caller can act on: Kind says which, Message says it to a person.

@@ -70,6 +70,7 @@ var errorMapping = []struct {
 	{auth.ErrAPIKeyExists, http.StatusConflict, "APIKeyAlreadyExists"},
 	{auth.ErrAuthFailed, http.StatusUnauthorized, codeAuthError},
 	{auth.ErrLockedOut, http.StatusTooManyRequests, codeTooManyRequests},
+	{auth.ErrLimitReached, http.StatusTooManyRequests, codeTooManyRequests},
 	{auth.ErrServiceNotFound, http.StatusNotFound, "ServiceNotFound"},
 	// App Services answered a write the rules refuse with 400 ("insert not permitted");
 	// never 401, which would send the SDK into a refresh loop.

@@ -19,8 +19,9 @@ const maxSocketPath = 100
 // (FerretDB's embeddable package). It listens only on a Unix socket with owner-only
 // permissions, so no other local user can reach the data without going through Warden.
 //
-// Its gaps, as of FerretDB v1.24: no transactions, no change streams (watch), and some
-// aggregation stages and accumulators are missing ($push in $group among them).
+// Its gaps, as of FerretDB v1.24: no transactions, no arrayFilters, and some aggregation
+// stages and accumulators are missing ($push in $group among them). It has no change
+// streams of its own: Warden's change feed (feed.go) serves watch instead.
 type Embedded struct {
 	uri    string
 	cancel context.CancelFunc

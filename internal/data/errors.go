@@ -24,6 +24,9 @@ const (
 	KindUnsupported
 	// KindMongo is an error from MongoDB itself (a duplicate key, a bad update).
 	KindMongo
+	// KindLimit is a request beyond a bound of the server (too many change streams open,
+	// a change stream's reader too far behind).
+	KindLimit
 )
 
 // Error is an error of a data-source request, with a message fit for the client.

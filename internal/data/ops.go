@@ -43,6 +43,10 @@ type request struct {
 	rules  *rules.Collection
 	ns     string
 	arg    bson.D
+	// recording is set when this write's changes go to the embedded store's change
+	// feed; events collects them until the write is done.
+	recording bool
+	events    []*changeEvent
 }
 
 // Execute runs one MongoDB service action ("find", "insertOne", ...) with its argument
@@ -63,6 +67,23 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, UserRequestTimeout)
 		defer cancel()
+	}
+	if src.Embedded && writtenNamespace(action, req.ns, arg) == req.ns {
+		// Writes to one namespace of the embedded store take turns (see lockWrites), and
+		// what each did goes to the change feed before the next starts.
+		unlock, err := src.lockWrites(ctx, req.ns)
+		if err != nil {
+			return nil, err
+		}
+		req.recording = src.feed.recording(req.ns)
+		defer func() {
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if perr := src.feed.publish(pctx, req.events); perr != nil {
+				src.log.Error("change feed: publishing a write's events failed; watches miss them", "namespace", req.ns, "events", len(req.events), "err", perr)
+			}
+			unlock()
+		}()
 	}
 	if src.wrote != nil {
 		if ns := writtenNamespace(action, req.ns, arg); ns != "" {
@@ -522,12 +543,16 @@ func (r *request) insert(ctx context.Context, many bool) (any, error) {
 		write[i] = d
 	}
 	if many {
-		if _, err := r.coll.InsertMany(ctx, write); err != nil {
+		_, err := r.coll.InsertMany(ctx, write)
+		r.recordInserted(write, err)
+		if err != nil {
 			return nil, r.insertError(err)
 		}
 		return bson.D{{Key: "insertedIds", Value: ids}}, nil
 	}
-	if _, err := r.coll.InsertOne(ctx, write[0]); err != nil {
+	_, err := r.coll.InsertOne(ctx, write[0])
+	r.recordInserted(write, err)
+	if err != nil {
 		return nil, r.insertError(err)
 	}
 	return bson.D{{Key: "insertedId", Value: ids[0]}}, nil
@@ -597,6 +622,9 @@ func (r *request) update(ctx context.Context, many bool) (any, error) {
 	}
 
 	if r.caller.System {
+		if r.recording {
+			return r.recordedSystemUpdate(ctx, query, many, upsert, replacement, run)
+		}
 		res, err := run(query, upsert)
 		if err != nil {
 			return nil, mongoError(r.ns, err)
@@ -639,8 +667,8 @@ func updateResult(res *mongo.UpdateResult) bson.D {
 // writable finds the documents a write would touch and checks each against the rules:
 // documents no role applies to are skipped (the caller cannot see them), and a document
 // whose role refuses the write refuses the whole request before anything changes.
-func (r *request) writable(ctx context.Context, filter any, opts *options.FindOptionsBuilder, one bool, kind rules.Write, changed func(map[string]any) []string) (bson.A, error) {
-	ids := bson.A{}
+func (r *request) writable(ctx context.Context, filter any, opts *options.FindOptionsBuilder, one bool, kind rules.Write, changed func(map[string]any) []string) ([]bson.D, error) {
+	var docs []bson.D
 	err := r.each(ctx, filter, opts, func(doc bson.D) (bool, error) {
 		m := rules.Plain(doc)
 		env := r.caller.Env.WithRoot(m, nil)
@@ -662,11 +690,10 @@ func (r *request) writable(ctx context.Context, filter any, opts *options.FindOp
 		if !ok {
 			return false, notPermitted("%s not permitted", kind)
 		}
-		id, _ := get(doc, "_id")
-		ids = append(ids, id)
+		docs = append(docs, doc)
 		return !one, nil
 	})
-	return ids, err
+	return docs, err
 }
 
 func (r *request) delete(ctx context.Context, many bool) (any, error) {
@@ -676,6 +703,9 @@ func (r *request) delete(ctx context.Context, many bool) (any, error) {
 	}
 	var res *mongo.DeleteResult
 	if r.caller.System {
+		if r.recording {
+			return r.recordedSystemDelete(ctx, query, many)
+		}
 		if many {
 			res, err = r.coll.DeleteMany(ctx, nonNil(query))
 		} else {
@@ -690,14 +720,17 @@ func (r *request) delete(ctx context.Context, many bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Delete, nil)
+	pres, err := r.writable(ctx, and(query, sc.query), options.Find(), !many, rules.Delete, nil)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	if len(pres) == 0 {
 		return bson.D{{Key: "deletedCount", Value: int32(0)}}, nil
 	}
-	res, err = r.coll.DeleteMany(ctx, and(sc.query, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}))
+	res, err = r.coll.DeleteMany(ctx, and(sc.query, idIn(pres)))
+	if rerr := r.recordOutcome(ctx, pres, false); rerr != nil {
+		r.src.log.Error("change feed: reading the documents a delete removed failed", "namespace", r.ns, "err", rerr)
+	}
 	if err != nil {
 		return nil, mongoError(r.ns, err)
 	}
@@ -740,7 +773,7 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 	if returnNew {
 		after = options.After
 	}
-	run := func(filter any, upsert bool) (bson.D, error) {
+	run := func(filter any, upsert bool, after options.ReturnDocument, proj bson.D) (bson.D, error) {
 		filter = nonNil(filter)
 		var res *mongo.SingleResult
 		switch {
@@ -749,7 +782,7 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 			if len(sort) > 0 {
 				o.SetSort(sort)
 			}
-			if r.caller.System && len(proj) > 0 {
+			if len(proj) > 0 {
 				o.SetProjection(proj)
 			}
 			res = r.coll.FindOneAndDelete(ctx, filter, o)
@@ -758,7 +791,7 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 			if len(sort) > 0 {
 				o.SetSort(sort)
 			}
-			if r.caller.System && len(proj) > 0 {
+			if len(proj) > 0 {
 				o.SetProjection(proj)
 			}
 			res = r.coll.FindOneAndReplace(ctx, filter, update, o)
@@ -767,7 +800,7 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 			if len(sort) > 0 {
 				o.SetSort(sort)
 			}
-			if r.caller.System && len(proj) > 0 {
+			if len(proj) > 0 {
 				o.SetProjection(proj)
 			}
 			res = r.coll.FindOneAndUpdate(ctx, filter, update, o)
@@ -780,8 +813,11 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 		}
 		return doc, nil
 	}
+	if r.caller.System && r.recording {
+		return r.recordedSystemFindOneAnd(ctx, filter, sort, proj, kind == rules.Delete, replacement, upsert, returnNew, run)
+	}
 	if r.caller.System {
-		doc, err := run(filter, upsert)
+		doc, err := run(filter, upsert, after, proj)
 		if err != nil || doc == nil {
 			return nil, err
 		}
@@ -811,17 +847,18 @@ func (r *request) findOneAnd(ctx context.Context, kind rules.Write, mustReplace 
 	if len(sort) > 0 {
 		opts.SetSort(sort)
 	}
-	ids, err := r.writable(ctx, and(filter, sc.query), opts, true, kind, nil)
+	pres, err := r.writable(ctx, and(filter, sc.query), opts, true, kind, nil)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	if len(pres) == 0 {
 		return nil, nil
 	}
-	doc, err := run(and(sc.query, bson.D{{Key: "_id", Value: ids[0]}}), false)
+	doc, err := run(and(sc.query, idIn(pres)), false, after, nil)
 	if err != nil || doc == nil {
 		return nil, err
 	}
+	r.record("delete", doc, nil)
 	return r.returnDocument(doc, proj)
 }
 

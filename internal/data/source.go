@@ -62,6 +62,8 @@ type Source struct {
 	log      *slog.Logger
 	// wrote, when set, is told of each write that succeeded (namespace "db.coll").
 	wrote func(ns string)
+	// feed carries the embedded store's committed writes to its watches (nil for MongoDB).
+	feed *feed
 
 	nsLocks sync.Map // namespace → *sync.Mutex, for users' updates on the embedded engine
 }
@@ -122,6 +124,17 @@ func Open(ctx context.Context, app *appconfig.App, opts Options) (*Sources, erro
 		src.client = client
 		src.wrote = func(ns string) { s.wrote(name, ns) }
 		s.byName[name] = src
+		if src.Embedded {
+			src.feed = newFeed()
+			if opts.PostgresURL != "" {
+				relay, err := startRelay(ctx, opts.PostgresURL, app.ClientAppID+"/"+name, src.feed, src.wrote, s.log)
+				if err != nil {
+					s.Close(ctx)
+					return nil, fmt.Errorf("data source %q: %w", name, err)
+				}
+				src.feed.relay = relay
+			}
+		}
 	}
 	// The embedded engine on SQLite files is written by this process only; anything else
 	// (a MongoDB cluster, PostgreSQL shared by several nodes) may change under the cache.
@@ -174,6 +187,12 @@ func (s *Sources) Close(ctx context.Context) {
 		return
 	}
 	for _, src := range s.byName {
+		if src.feed != nil {
+			src.feed.endAll(errShuttingDown)
+			if src.feed.relay != nil {
+				src.feed.relay.close()
+			}
+		}
 		if src.client != nil {
 			_ = src.client.Disconnect(ctx)
 		}

@@ -39,13 +39,9 @@ const maxUpdateTries = 5
 // unchecked. With upsert and no writable match, a document is inserted, and it must pass
 // the insert rules; a document the caller may not write is never matched by an upsert.
 func (r *request) userUpdate(ctx context.Context, query, sort, update bson.D, replacement, one, upsert bool) (*updated, error) {
-	if r.src.Embedded {
-		// Every write to the embedded engine passes through this process: users' updates
-		// of one collection take turns, so none is computed from a document another is
-		// changing (the guard below is exact on MongoDB, field by field here).
-		unlock := r.src.lockNamespace(r.ns)
-		defer unlock()
-	}
+	// On the embedded engine, writes to one collection take turns (Execute holds the
+	// namespace's write lock), so none is computed from a document another is changing
+	// (the guard below is exact on MongoDB, field by field there).
 	sc, err := r.guardedScope(true, query, sort)
 	if err != nil {
 		return nil, err
@@ -233,6 +229,11 @@ func (r *request) writeChange(ctx context.Context, sc scope, c change, update bs
 			return c, false, mongoError(r.ns, err)
 		}
 		if res.MatchedCount > 0 {
+			op := "update"
+			if replacement {
+				op = "replace"
+			}
+			r.record(op, c.pre, c.post)
 			return c, true, nil
 		}
 		if try == maxUpdateTries {
@@ -288,6 +289,7 @@ func (r *request) upsertInsert(ctx context.Context, query, update bson.D, replac
 	if _, err := r.coll.InsertOne(ctx, doc); err != nil {
 		return r.insertError(err)
 	}
+	r.record("insert", nil, doc)
 	res.upsertedID, res.inserted = id, doc
 	return nil
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -14,15 +15,21 @@ import (
 // may see.
 type ChangeStream struct {
 	req *request
-	cs  *mongo.ChangeStream
+	cs  *mongo.ChangeStream // MongoDB's change stream
 	sc  scope
 	all bool
+
+	// On the embedded store: the watch's place in the feed, and its ids and filter.
+	sub   *subscription
+	ids   bson.A
+	match *matcher
 }
 
 // Watch opens a change stream on the collection of arg ({database, collection[, ids]
 // [, filter]}): ids limits it to documents with those _ids, filter is a $match over
-// the change events. It needs a MongoDB replica set or sharded cluster; the embedded
-// engine has no change streams and answers KindUnsupported.
+// the change events. On MongoDB it is MongoDB's change stream (a replica set or sharded
+// cluster); on the embedded store it is the store's own change feed, fed by the writes
+// that pass through this server.
 func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*ChangeStream, error) {
 	req, err := src.open(caller, arg)
 	if err != nil {
@@ -32,12 +39,12 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 		if err := embeddedTypes(arg); err != nil {
 			return nil, err
 		}
-		return nil, &Error{Kind: KindUnsupported, Message: "watch: change streams are not supported by the embedded data store; configure a MongoDB replica set for this data source"}
 	}
+	var ids bson.A
 	pipeline := bson.A{}
 	if raw, ok := get(arg, "ids"); ok && raw != nil {
-		ids, isArr := raw.(bson.A)
-		if !isArr {
+		var isArr bool
+		if ids, isArr = raw.(bson.A); !isArr {
 			return nil, invalid("'ids' must be an array")
 		}
 		pipeline = append(pipeline, bson.D{{Key: "$match", Value: bson.D{{Key: "documentKey._id", Value: bson.D{{Key: "$in", Value: ids}}}}}})
@@ -73,6 +80,9 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 		_, s.all, _ = req.rules.ReadQuery(caller.Env)
 		s.all = s.all && req.rules.DocumentLevelOnly()
 	}
+	if src.Embedded {
+		return src.watchFeed(s, ids, filter)
+	}
 	opts := options.ChangeStream().SetFullDocument(options.UpdateLookup)
 	cs, err := req.coll.Watch(ctx, pipeline, opts)
 	if err != nil {
@@ -85,6 +95,9 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 // Next waits for the next event the caller may see. It returns nil and the stream's
 // error when the stream ends (ctx canceled, or MongoDB failed).
 func (s *ChangeStream) Next(ctx context.Context) (bson.D, error) {
+	if s.sub != nil {
+		return s.nextFromFeed(ctx)
+	}
 	for s.cs.Next(ctx) {
 		var ev bson.D
 		if err := s.cs.Decode(&ev); err != nil {
@@ -213,4 +226,121 @@ func (r *request) checkEventFilter(filter bson.D, sc scope) error {
 }
 
 // Close ends the stream.
-func (s *ChangeStream) Close(ctx context.Context) error { return s.cs.Close(ctx) }
+func (s *ChangeStream) Close(ctx context.Context) error {
+	if s.sub != nil {
+		s.sub.end(nil)
+		return nil
+	}
+	return s.cs.Close(ctx)
+}
+
+// watchFeed opens a watch on the embedded store's change feed.
+func (src *Source) watchFeed(s *ChangeStream, ids bson.A, filter bson.D) (*ChangeStream, error) {
+	if len(filter) > 0 {
+		m, err := compileMatch(filter)
+		if err != nil {
+			return nil, err
+		}
+		s.match = m
+	}
+	s.ids = ids
+	user := ""
+	if !s.req.caller.System && s.req.caller.Env.User != nil {
+		user = s.req.caller.Env.User.ID
+	}
+	// Taken between writes: a write in progress on this collection is published before
+	// the watch starts, and every later one is recorded for it.
+	unlock := src.lockNamespace(s.req.ns)
+	sub, err := src.feed.subscribe(s.req.ns, user)
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	s.sub = sub
+	return s, nil
+}
+
+// nextFromFeed waits for the next event of the feed that the caller may see and that its
+// ids and filter select.
+func (s *ChangeStream) nextFromFeed(ctx context.Context) (bson.D, error) {
+	for {
+		d, err := s.sub.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if s.ids != nil && !slices.ContainsFunc(s.ids, func(id any) bool { return equalValues(id, d.ev.Key) }) {
+			continue
+		}
+		out, err := s.redactFeedEvent(d.ev, d.mongoEvent())
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			continue
+		}
+		if s.match != nil {
+			ok, err := s.match.matches(out)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		return out, nil
+	}
+}
+
+// redactFeedEvent returns the part of a feed event the caller may see, or nil. The caller
+// sees an event when it may read the document before the change or after it (as App
+// Services did): fullDocument as a find would show it, of updateDescription only fields it
+// may read, and, for a document that left its view or was deleted, only the key. The
+// document before the change is never shown.
+func (s *ChangeStream) redactFeedEvent(ev *changeEvent, full bson.D) (bson.D, error) {
+	var post bson.D
+	if s.req.caller.System {
+		post = ev.Post
+	} else {
+		var pre bson.D
+		var err error
+		if ev.Post != nil {
+			if post, err = s.req.visible(ev.Post, s.sc); err != nil {
+				return nil, err
+			}
+		}
+		if ev.Pre != nil {
+			if pre, err = s.req.visible(ev.Pre, s.sc); err != nil {
+				return nil, err
+			}
+		}
+		if pre == nil && post == nil {
+			return nil, nil
+		}
+		if ev.Op == "update" && pre != nil && post != nil && sameDocument(pre, post) {
+			return nil, nil // only what the caller may not read changed
+		}
+	}
+	out := make(bson.D, 0, len(full))
+	for _, e := range full {
+		switch e.Key {
+		case "fullDocumentBeforeChange":
+			continue
+		case "fullDocument":
+			if post == nil {
+				continue
+			}
+			e.Value = post
+		case "updateDescription":
+			switch {
+			case s.req.caller.System:
+			case post == nil:
+				e.Value = bson.D{{Key: "updatedFields", Value: bson.D{}}, {Key: "removedFields", Value: bson.A{}}, {Key: "truncatedArrays", Value: bson.A{}}}
+			case !s.all:
+				desc, _ := e.Value.(bson.D)
+				e.Value = s.redactUpdate(desc, post)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
