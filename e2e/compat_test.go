@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -74,6 +76,11 @@ func TestCompat(t *testing.T) {
 	)
 	out, err := cmd.CombinedOutput()
 	t.Logf("realm-web compatibility suite:\n%s", out)
+	// node --test can exit 0 after a test failed on an unhandled rejection; its report
+	// still says so.
+	if err == nil && (bytes.Contains(out, []byte("\nnot ok ")) || bytes.Contains(out, []byte(" not ok ")) || !bytes.Contains(out, []byte("# fail 0"))) {
+		err = errors.New("the report lists a failed test")
+	}
 	if err != nil {
 		t.Fatalf("compatibility suite failed: %v\nserver log:\n%s", err, srv.log.String())
 	}

@@ -273,8 +273,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	root.Handle(adminapi.Prefix+"/", adminapi.New(svc, adminapi.Options{Logger: log, TrustedProxies: proxies}))
 	root.Handle(console.Path, console.Handler())
 	root.Handle(strings.TrimSuffix(console.Path, "/"), console.Handler())
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
 	root.Handle("/", clientapi.New(svc, clientapi.Options{PublicURL: cfg.publicURL, Logger: log, Static: static,
-		Limiter: limiter, TrustedProxies: proxies, Metrics: met}))
+		Limiter: limiter, TrustedProxies: proxies, Metrics: met, Streams: streams}))
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -283,6 +285,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(endStreams) // change streams end with an error event, so Shutdown need not wait for them
 	for _, a := range svc.Apps() {
 		log.Info("serving app", "app", a.ClientAppID, "dir", a.Dir, "providers", len(a.Providers))
 	}

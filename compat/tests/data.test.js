@@ -218,18 +218,192 @@ test("custom user data over the token bound is left out of the token, and no dat
   assert.deepEqual(guest.customData, {});
 });
 
-test("watch is refused with a clear error on the embedded store, and unknown services are 404", async () => {
+test("unknown services are 404", async () => {
   const app = freshApp(TODO_APP_ID);
   const user = await app.logIn(Realm.Credentials.anonymous(false));
-  await assert.rejects(
-    (async () => {
-      for await (const ev of sandbox(user).watch()) {
-        assert.fail("unexpected change event " + JSON.stringify(ev));
-      }
-    })(),
-    (err) => err.statusCode === 501 && /change streams are not supported/.test(err.message),
-  );
   const nope = user.mongoClient("no-such-service").db("d").collection("c");
   await assert.rejects(nope.find({}), (err) => err.statusCode === 404 && err.errorCode === "ServiceNotFound");
+  await assert.rejects(
+    (async () => {
+      for await (const ev of nope.watch()) assert.fail("unexpected change event " + JSON.stringify(ev));
+    })(),
+    (err) => err.statusCode === 404 && err.errorCode === "ServiceNotFound",
+  );
   assert.equal(user.state, "active");
+});
+
+/**
+ * Starts watchers and resolves once each has seen a probe document, so that a test's
+ * writes begin when every stream is known to be open (instead of sleeping and hoping).
+ * A probe is inserted, and deleted, until then; watchers ignore probes.
+ */
+async function whenWatching(coll, readies) {
+  let done = false;
+  const all = Promise.all(readies).then(() => (done = true));
+  for (let i = 0; !done; i++) {
+    await coll.insertOne({ _id: "probe", probe: true });
+    await coll.deleteOne({ _id: "probe" });
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 20))]);
+  }
+}
+
+function probeSeen() {
+  let seen;
+  const ready = new Promise((resolve) => (seen = resolve));
+  return { ready, seen };
+}
+
+// realm-js's realm-web integration test "can watch changes correctly"
+// (remote-mongodb-service.test.ts), on the embedded store: ten inserts with odd
+// characters, watched three ways at once (everything, a filter, ids).
+test("can watch changes correctly", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await app.logIn(Realm.Credentials.anonymous(false));
+  const collection = sandbox(user);
+  await collection.deleteMany({});
+  const str = "use some odd chars to force weird encoding %\n\r\n\\????>>>>";
+  const [a, b, c] = [probeSeen(), probeSeen(), probeSeen()];
+  const isProbe = (event) => event.documentKey._id === "probe";
+  await Promise.all([
+    (async () => {
+      await whenWatching(collection, [a.ready, b.ready, c.ready]);
+      for (let i = 0; i < 10; i++) {
+        await collection.insertOne({ _id: i, hello: "world", str });
+      }
+      await collection.insertOne({ _id: "done", done: true }); // break other sides out of loop
+    })(),
+    // Watch any event
+    (async () => {
+      let expected = 0;
+      for await (const event of collection.watch()) {
+        if (isProbe(event)) {
+          a.seen();
+          continue;
+        }
+        if (event.operationType === "insert") {
+          if (event.fullDocument.done) break;
+          assert.equal(event.fullDocument._id, expected++);
+          assert.equal(event.fullDocument.str, str);
+        } else {
+          throw new Error(`Unexpected ${event.operationType} event`);
+        }
+      }
+      assert.equal(expected, 10);
+    })(),
+    // Watch using the filter option
+    (async () => {
+      const filter = {
+        $or: [{ "fullDocument._id": 3, "fullDocument.str": str }, { "fullDocument.done": true }, { "documentKey._id": "probe" }],
+      };
+      let seenIt = false;
+      for await (const event of collection.watch({ filter })) {
+        if (isProbe(event)) {
+          b.seen();
+          continue;
+        }
+        if (event.operationType === "insert") {
+          if (event.fullDocument.done) break;
+          assert.equal(event.fullDocument._id, 3);
+          seenIt = true;
+        } else {
+          throw new Error(`Unexpected ${event.operationType} event`);
+        }
+      }
+      assert.ok(seenIt, "seenIt for filter");
+    })(),
+    // Watch using the ids option
+    (async () => {
+      let seenIt = false;
+      for await (const event of collection.watch({ ids: [5, "done", "probe"] })) {
+        if (isProbe(event)) {
+          c.seen();
+          continue;
+        }
+        if (event.operationType === "insert") {
+          if (event.fullDocument.done) break;
+          assert.equal(event.fullDocument._id, 5);
+          seenIt = true;
+        } else {
+          throw new Error(`Unexpected ${event.operationType} event`);
+        }
+      }
+      assert.ok(seenIt, "seenIt for ids");
+    })(),
+  ]);
+  await collection.deleteMany({});
+});
+
+test("watch shows a user its own documents' changes, without hidden fields, and none of another user's", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const alice = await newUser(app);
+  const bob = await newUser(app);
+  const aliceItems = alice.mongoClient("mongodb-atlas").db("todo").collection("Item");
+  const bobItems = bob.mongoClient("mongodb-atlas").db("todo").collection("Item");
+  const probe = probeSeen();
+  const events = [];
+  const watching = (async () => {
+    for await (const event of aliceItems.watch()) {
+      if (event.fullDocument && event.fullDocument.summary === "probe") {
+        probe.seen();
+        continue;
+      }
+      if (event.operationType === "delete" && probeIds.has(event.documentKey._id.toHexString())) continue;
+      events.push(event);
+      if (event.fullDocument && event.fullDocument.summary === "the end") break;
+    }
+  })();
+  const probeIds = new Set();
+  let probing = true;
+  probe.ready.then(() => (probing = false));
+  while (probing) {
+    const { insertedId } = await aliceItems.insertOne({ summary: "probe", owner_id: alice.id });
+    probeIds.add(insertedId.toHexString());
+    await aliceItems.deleteOne({ _id: insertedId });
+    await Promise.race([probe.ready, new Promise((resolve) => setTimeout(resolve, 20))]);
+  }
+
+  await bobItems.insertOne({ summary: "bob's", owner_id: bob.id });
+  const { insertedId: mine } = await aliceItems.insertOne({ summary: "mine", owner_id: alice.id, isComplete: false });
+  const annotated = await alice.functions.annotateItem(mine); // a system function sets the hidden field
+  assert.equal(annotated.internalNote, "reviewed by support");
+  await aliceItems.updateOne({ _id: mine }, { $set: { isComplete: true } });
+  await bobItems.updateMany({}, { $set: { isComplete: true } });
+  const { insertedId: gone } = await aliceItems.insertOne({ summary: "to delete", owner_id: alice.id });
+  await aliceItems.deleteOne({ _id: gone });
+  await aliceItems.insertOne({ summary: "the end", owner_id: alice.id });
+  await watching;
+
+  const seen = events.map((e) => `${e.operationType} ${e.fullDocument ? e.fullDocument.summary : e.documentKey._id.toHexString()}`);
+  assert.deepEqual(seen, ["insert mine", "update mine", "insert to delete", `delete ${gone.toHexString()}`, "insert the end"]);
+  const update = events[1];
+  assert.deepEqual(update.updateDescription.updatedFields, { isComplete: true });
+  assert.deepEqual(update.updateDescription.removedFields, []);
+  for (const e of events) {
+    assert.ok(!JSON.stringify(e).includes("internalNote") && !JSON.stringify(e).includes("reviewed"), "no event shows the hidden field: " + JSON.stringify(e));
+    assert.equal(e.ns.db, "todo");
+    assert.equal(e.ns.coll, "Item");
+    assert.ok(e._id && typeof e._id._data === "string", "every event has a resume token");
+  }
+  assert.equal(events[3].fullDocument, undefined, "a delete carries only the key");
+});
+
+test("a watch ends with InvalidSession when its user logs out", async () => {
+  const app = freshApp(TODO_APP_ID);
+  const user = await app.logIn(Realm.Credentials.anonymous(false));
+  const coll = sandbox(user);
+  const probe = probeSeen();
+  const ended = (async () => {
+    for await (const event of coll.watch({ ids: ["probe"] })) {
+      probe.seen();
+    }
+  })().then(
+    () => assert.fail("the watch ended without an error"),
+    (err) => err,
+  );
+  await whenWatching(coll, [probe.ready]);
+  // The stream's session ends: the server says so in the stream, and realm-web throws it.
+  await user.logOut();
+  const err = await ended;
+  assert.equal(err.name, "WatchError");
+  assert.equal(err.code, "InvalidSession");
 });

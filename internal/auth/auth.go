@@ -94,6 +94,7 @@ type Options struct {
 // Service is the auth core. It is safe for concurrent use.
 type Service struct {
 	store         store.Store
+	ended         *signal // fired when sessions may have ended (see UntilSessionEnds)
 	ring          *token.Ring
 	hasher        *password.Hasher
 	mail          mail.Sender
@@ -153,8 +154,9 @@ func New(opts Options) (*Service, []string, error) {
 }
 
 func build(opts Options) (*Service, []string, error) {
+	ended := newSignal()
 	s := &Service{
-		store: opts.Store, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
+		store: sessionEnds{Store: opts.Store, ended: ended}, ended: ended, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
 		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: DefaultLockout, metrics: opts.Metrics,
 	}

@@ -6,6 +6,7 @@
 package clientapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Metrics records requests (nil: none).
 	Metrics *metrics.Metrics
+	// Streams, when done, ends every change stream (the server is stopping: a stream
+	// never finishes by itself, so a graceful shutdown ends it with an error event).
+	Streams context.Context
 }
 
 type api struct {
@@ -53,6 +57,7 @@ type api struct {
 	svc       *auth.Service
 	log       *slog.Logger
 	publicURL string
+	streams   context.Context
 }
 
 const prefix = "/api/client/v2.0"
@@ -61,7 +66,10 @@ const prefix = "/api/client/v2.0"
 // included).
 func New(svc *auth.Service, opts Options) http.Handler {
 	a := &api{svc: svc, log: opts.Logger, publicURL: strings.TrimRight(opts.PublicURL, "/"), static: opts.Static,
-		limiter: opts.Limiter, ips: clientip.Resolver{Trusted: opts.TrustedProxies}, metrics: opts.Metrics}
+		limiter: opts.Limiter, ips: clientip.Resolver{Trusted: opts.TrustedProxies}, metrics: opts.Metrics, streams: opts.Streams}
+	if a.streams == nil {
+		a.streams = context.Background()
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -2,6 +2,7 @@ package clientapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +17,14 @@ import (
 // change streams in this data source, refused by the rules) is an ordinary JSON error,
 // and no event after the answer starts is missed.
 func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, service string, arg bson.D) error {
-	ctx := r.Context()
+	// The stream lasts as long as the session: a logout, or the user disabled or
+	// deleted, ends it.
+	ctx, stop := a.svc.UntilSessionEnds(r.Context(), p)
+	defer stop()
+	// It also lasts only as long as the server runs.
+	ctx, stopping := context.WithCancelCause(ctx)
+	defer stopping(nil)
+	defer context.AfterFunc(a.streams, func() { stopping(errServerStopping) })()
 	src, caller, err := a.svc.DataSource(ctx, p, service)
 	if err != nil {
 		return err
@@ -35,16 +43,9 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 	for {
 		ev, err := stream.Next(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				var ae *auth.Error
-				msg := "the change stream failed"
-				code := codeInternalServerError
-				if errors.As(auth.DataError(err), &ae) {
-					msg, code = ae.Message, "MongoDBError"
-				} else {
-					a.log.ErrorContext(ctx, "watch failed", "err", err)
-				}
-				fmt.Fprintf(w, "event: error\ndata: %s\n\n", sseEscape(fmt.Sprintf(`{"error_code":%q,"error":%q}`, code, msg)))
+			if r.Context().Err() == nil {
+				a.writeErrorEvent(ctx, w, err)
+				_ = rc.Flush()
 			}
 			return nil // the answer has started: errors are events now
 		}
@@ -60,6 +61,38 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 			return nil
 		}
 	}
+}
+
+// errServerStopping ends the change streams of a server that is shutting down.
+var errServerStopping = errors.New("the server is shutting down; open the change stream again")
+
+// writeErrorEvent ends a change stream with an error event in the protocol's error shape
+// (realm-web throws it from the watch's iterator).
+func (a *api) writeErrorEvent(ctx context.Context, w http.ResponseWriter, err error) {
+	code, msg := codeInternalServerError, "the change stream failed"
+	var ae *auth.Error
+	switch {
+	case errors.Is(context.Cause(ctx), auth.ErrSessionEnded):
+		code, msg = codeInvalidSession, "invalid session: "+auth.ErrSessionEnded.Error()
+	case errors.Is(context.Cause(ctx), errServerStopping):
+		code, msg = codeServiceUnavailable, errServerStopping.Error()
+	case errors.As(auth.DataError(err), &ae):
+		msg = ae.Message
+		code = "MongoDBError"
+		for _, m := range errorMapping {
+			if errors.Is(ae.Kind, m.kind) {
+				code = m.code
+				break
+			}
+		}
+	default:
+		a.log.WarnContext(ctx, "watch ended", "err", err)
+		if !errors.Is(err, context.Canceled) {
+			msg = "the change stream ended: " + err.Error()
+		}
+	}
+	body, _ := json.Marshal(errorBody{Error: msg, ErrorCode: code})
+	fmt.Fprintf(w, "event: error\ndata: %s\n\n", sseEscape(string(body)))
 }
 
 // sseEscape percent-encodes what would break an event's data line, as realm-web decodes
