@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/wardenauth/warden/client"
 	"github.com/wardenauth/warden/internal/store/postgres/pgtest"
 	"github.com/wardenauth/warden/internal/token"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 func TestMain(m *testing.M) {
@@ -109,4 +114,95 @@ func sharedSigningKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return keyFile
+}
+
+// TestWatchAcrossNodes: on the embedded store kept in PostgreSQL, a write through one node
+// reaches a watch opened on another (LISTEN/NOTIFY), under the rules; and the custom user
+// data that node caches is forgotten when another node writes it, so a refresh there
+// carries the new value at once.
+func TestWatchAcrossNodes(t *testing.T) {
+	dsn := pgtest.Database(t)
+	keyFile := sharedSigningKey(t)
+	app := filepath.Join(repoRoot(t), "examples", "todo")
+	a := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
+	b := startServer(t, "--app", app, "--database", dsn, "--signing-key", keyFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// One user, on both nodes: two Apps on one storage.
+	storage := client.NewMemoryStorage()
+	onA, err := client.New("todo-abcde", client.WithBaseURL(a.URL), client.WithStorage(storage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := onA.LogIn(ctx, client.Anonymous())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := user.CustomData()["favoriteColor"]; got != "blue" {
+		t.Fatalf("custom data after the creation function: %v", got)
+	}
+	onB, err := client.New("todo-abcde", client.WithBaseURL(b.URL), client.WithStorage(storage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	userOnB := onB.CurrentUser()
+	if userOnB == nil || userOnB.ID() != user.ID() {
+		t.Fatal("the user is not on node B's App")
+	}
+	coll := func(u *client.User, name string) *client.MongoCollection {
+		return u.MongoClient("mongodb-atlas").Database("todo").Collection(name)
+	}
+	// Node B reads (and caches) the user's custom data.
+	if cd, err := userOnB.RefreshCustomData(ctx); err != nil || cd["favoriteColor"] != "blue" {
+		t.Fatalf("custom data through node B: %v %v", cd, err)
+	}
+	items, err := coll(userOnB, "Item").Watch(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer items.Close()
+	profile, err := coll(userOnB, "users").Watch(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer profile.Close()
+
+	// Another user's item, then this user's, both through node A.
+	other, err := client.New("todo-abcde", client.WithBaseURL(a.URL), client.WithStorage(client.NewMemoryStorage()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := other.LogIn(ctx, client.Anonymous())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coll(stranger, "Item").InsertOne(ctx, bson.D{{Key: "summary", Value: "not yours"}, {Key: "owner_id", Value: stranger.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coll(user, "Item").InsertOne(ctx, bson.D{{Key: "summary", Value: "written on A"}, {Key: "owner_id", Value: user.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if !items.Next(ctx) {
+		t.Fatalf("node B's watch ended: %v", items.Err())
+	}
+	var ev client.ChangeEvent
+	if err := items.Decode(&ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.OperationType != "insert" || !strings.Contains(ev.FullDocument.String(), "written on A") {
+		t.Fatalf("node B's watch saw %s %s, want this user's insert", ev.OperationType, ev.FullDocument)
+	}
+
+	// The custom data changes through node A; once node B has seen the change, its
+	// refresh carries the new value (its cache was told, not left to expire).
+	if _, err := user.CallFunction(ctx, "setFavoriteColor", "green"); err != nil {
+		t.Fatal(err)
+	}
+	if !profile.Next(ctx) {
+		t.Fatalf("node B's watch of the custom data ended: %v", profile.Err())
+	}
+	if cd, err := userOnB.RefreshCustomData(ctx); err != nil || cd["favoriteColor"] != "green" {
+		t.Fatalf("custom data through node B after node A changed it: %v %v", cd, err)
+	}
 }
