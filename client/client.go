@@ -49,6 +49,9 @@ type App struct {
 	deviceID string
 	subs     map[int]func(Event)
 	nextSub  int
+	// synced is each user as this App last read or wrote it in its storage: a user whose
+	// record differs was changed here (see sync).
+	synced map[string]storedUser
 
 	saveMu sync.Mutex
 }
@@ -83,6 +86,15 @@ func WithRefreshMargin(d time.Duration) Option { return func(a *App) { a.margin 
 // refresh (a server that does not rotate, such as App Services, just keeps the old one):
 // a stolen refresh token then works only until the next refresh, and its replay ends
 // the session.
+//
+// Rotation stays the default because it is safe for every App that shares one Storage:
+// Apps on one FileStorage (several processes of one program, or a restart while the old
+// process still runs) take each other's rotated tokens from it before they refresh, so
+// none replays a stale token. Use this option when copies of one session's tokens live
+// in places that do not share a Storage (tokens copied to another machine, or a Storage
+// that is not an Updater shared by processes): with rotation, the first copy to refresh
+// would end the session for the others once the server's grace window (10 seconds) has
+// passed.
 func WithoutRefreshTokenRotation() Option { return func(a *App) { a.keepRefresh = true } }
 
 // WithResetCorruptState makes New start with no users when the stored state cannot be
@@ -229,6 +241,16 @@ func (a *App) moveToFrontLocked(i int) {
 	u := a.users[i]
 	copy(a.users[1:i+1], a.users[:i])
 	a.users[0] = u
+	u.activeAt = max(a.now().UnixNano(), a.latestActiveLocked()+1)
+}
+
+// latestActiveLocked is the latest activeAt of the App's users.
+func (a *App) latestActiveLocked() int64 {
+	var t int64
+	for _, u := range a.users {
+		t = max(t, u.activeAt)
+	}
+	return t
 }
 
 // LogIn logs in with creds and makes the user the active user. Anonymous credentials
@@ -276,6 +298,7 @@ func (a *App) LogIn(ctx context.Context, creds Credentials) (*User, error) {
 	if u == nil {
 		u = &User{app: a, id: res.UserID, providerType: creds.provider}
 		a.users = append([]*User{u}, a.users...)
+		a.moveToFrontLocked(0)
 	}
 	u.accessToken, u.refreshToken, u.state = res.AccessToken, res.RefreshToken, StateLoggedIn
 	u.tokenGen++
@@ -361,6 +384,8 @@ type storedUser struct {
 	RefreshToken string          `json:"refresh_token,omitempty"`
 	DeviceID     string          `json:"device_id,omitempty"`
 	Profile      json.RawMessage `json:"profile,omitempty"`
+	// ActiveAt is when the user last became the active user (Unix nanoseconds).
+	ActiveAt int64 `json:"active_at,omitempty"`
 }
 
 func (a *App) load(ctx context.Context) error {
@@ -385,37 +410,13 @@ func (a *App) load(ctx context.Context) error {
 	}
 	a.deviceID = st.DeviceID
 	for _, su := range st.Users {
-		u := &User{app: a, id: su.ID, providerType: su.ProviderType, accessToken: su.AccessToken, refreshToken: su.RefreshToken, deviceID: su.DeviceID, state: StateLoggedOut}
-		if su.RefreshToken != "" {
-			u.state = StateLoggedIn
-		}
-		if len(su.Profile) > 0 {
-			_ = u.setProfile(su.Profile)
-		}
-		a.users = append(a.users, u)
+		a.users = append(a.users, a.userFromRecord(su))
 	}
+	a.markSyncedLocked(st)
 	return nil
 }
 
-// persist writes the App's users to its storage. Errors are reported as an event: the
-// in-memory state stays right, and the next change writes again.
-// persist saves the App's state; a failure is also told to subscribers as an
-// EventStorageError.
-func (a *App) persist() error {
-	a.saveMu.Lock()
-	defer a.saveMu.Unlock()
-	a.mu.Lock()
-	st := state{Version: 1, DeviceID: a.deviceID, Users: make([]storedUser, 0, len(a.users))}
-	for _, u := range a.users {
-		st.Users = append(st.Users, storedUser{ID: u.id, ProviderType: u.providerType, AccessToken: u.accessToken, RefreshToken: u.refreshToken, DeviceID: u.deviceID, Profile: u.rawProfile})
-	}
-	a.mu.Unlock()
-	data, err := json.Marshal(st)
-	if err == nil {
-		err = a.storage.Save(context.Background(), a.id, data)
-	}
-	if err != nil {
-		a.emit(Event{Kind: EventStorageError, Err: err})
-	}
-	return err
-}
+// persist merges the App's users into its storage (see sync). A failure is also told to
+// subscribers as an EventStorageError; the App's state stays right, and the next change
+// writes again.
+func (a *App) persist() error { return a.sync(context.Background(), nil) }

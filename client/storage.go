@@ -54,8 +54,22 @@ func (m *MemoryStorage) Save(_ context.Context, appID string, data []byte) error
 	return nil
 }
 
+// Update implements Updater.
+func (m *MemoryStorage) Update(_ context.Context, appID string, change func([]byte) ([]byte, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next, err := change(append([]byte(nil), m.data[appID]...))
+	if err != nil {
+		return err
+	}
+	m.data[appID] = append([]byte(nil), next...)
+	return nil
+}
+
 // FileStorage keeps each app's state in one file, DIR/<app id>.json, readable only by
-// its owner (0600), replaced atomically on every save.
+// its owner (0600), replaced atomically on every save. Several processes may share a
+// directory: an App merges its changes into the file under a file lock (see Updater and
+// App.Sync), so no process's login, refresh or removal is lost.
 type FileStorage struct {
 	Dir string
 	mu  sync.Mutex
@@ -106,6 +120,40 @@ func (f *FileStorage) Save(_ context.Context, appID string, data []byte) error {
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
 		return err
 	}
+	return f.writeLocked(p, appID, data)
+}
+
+// Update implements Updater: it holds an exclusive lock on DIR/.<app id>.lock (flock, so
+// other processes wait too; on systems without flock, within this process only) while it
+// reads the state, runs change and writes the result.
+func (f *FileStorage) Update(ctx context.Context, appID string, change func([]byte) ([]byte, error)) error {
+	p, err := f.path(appID)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockFile(filepath.Join(f.Dir, "."+appID+".lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	next, err := change(cur)
+	if err != nil {
+		return err
+	}
+	return f.writeLocked(p, appID, next)
+}
+
+// writeLocked replaces the file at p with data, atomically; the caller holds f.mu.
+func (f *FileStorage) writeLocked(p, appID string, data []byte) error {
 	tmp, err := os.CreateTemp(f.Dir, "."+appID+".*.tmp")
 	if err != nil {
 		return err

@@ -173,63 +173,107 @@ func (u *User) freshAccessToken(ctx context.Context) (string, uint64, error) {
 
 // refreshAfter gets a new access token unless another goroutine already replaced the
 // token of generation seen while this one waited: concurrent requests share one refresh.
+// It runs under the storage's lock after taking in the stored state, so that when another
+// App on the same storage (another process) refreshed meanwhile, its fresh token is used,
+// and its rotated refresh token, rather than this App's stale copy; the new tokens are
+// written before the lock is let go.
 func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 	u.refreshMu.Lock()
 	defer u.refreshMu.Unlock()
 	a := u.app
-	a.mu.Lock()
-	current, refresh, gen := u.accessToken, u.refreshToken, u.tokenGen
-	a.mu.Unlock()
-	if refresh == "" {
-		return "", ErrLoggedOut
-	}
-	if gen != seen && current != "" {
-		return current, nil
-	}
-	var res struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	path := "/api/client/v2.0/auth/session?rotate_refresh_token=true"
-	if a.keepRefresh {
-		path = "/api/client/v2.0/auth/session"
-	}
-	err := a.do(ctx, http.MethodPost, path, refresh, nil, &res)
-	var e *Error
-	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
-		u.forgetTokens(refresh, err)
-		return "", loggedOut(err)
-	}
-	if err != nil {
-		return "", err
-	}
-	if res.AccessToken == "" {
-		return "", errors.New("client: refresh answer has no access_token")
-	}
-	a.mu.Lock()
-	if u.refreshToken == refresh {
-		u.accessToken = res.AccessToken
-		if res.RefreshToken != "" {
-			u.refreshToken = res.RefreshToken
+	var tok string
+	var rerr, loggedOutBy error
+	refreshed, ran := false, false
+	refreshNow := func() {
+		a.mu.Lock()
+		current, refresh, gen := u.accessToken, u.refreshToken, u.tokenGen
+		a.mu.Unlock()
+		if refresh == "" {
+			rerr = ErrLoggedOut
+			return
 		}
-		u.tokenGen++
+		if gen != seen && current != "" {
+			if exp, ok := tokenExpiry(current); ok && a.now().Add(a.margin).Before(exp) {
+				tok = current // another goroutine, or another App, refreshed meanwhile
+				return
+			}
+		}
+		var res struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		path := "/api/client/v2.0/auth/session?rotate_refresh_token=true"
+		if a.keepRefresh {
+			path = "/api/client/v2.0/auth/session"
+		}
+		err := a.do(ctx, http.MethodPost, path, refresh, nil, &res)
+		var e *Error
+		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+			a.mu.Lock()
+			if u.forgetTokensLocked(refresh) {
+				loggedOutBy = err
+			}
+			a.mu.Unlock()
+			rerr = loggedOut(err)
+			return
+		}
+		if err != nil {
+			rerr = err
+			return
+		}
+		if res.AccessToken == "" {
+			rerr = errors.New("client: refresh answer has no access_token")
+			return
+		}
+		a.mu.Lock()
+		if u.refreshToken == refresh {
+			u.accessToken = res.AccessToken
+			if res.RefreshToken != "" {
+				u.refreshToken = res.RefreshToken
+			}
+			u.tokenGen++
+		}
+		a.mu.Unlock()
+		tok, refreshed = res.AccessToken, true
 	}
-	a.mu.Unlock()
-	a.persist()
-	a.emit(Event{Kind: EventTokenRefreshed, UserID: u.id})
-	return res.AccessToken, nil
+	serr := a.sync(ctx, func() { ran = true; refreshNow() })
+	if !ran {
+		// The storage cannot be read: refresh all the same (this process keeps working;
+		// the failure was told as an EventStorageError).
+		refreshNow()
+	}
+	if loggedOutBy != nil {
+		a.emit(Event{Kind: EventLoggedOut, UserID: u.id, Err: loggedOutBy})
+	}
+	if refreshed {
+		a.emit(Event{Kind: EventTokenRefreshed, UserID: u.id})
+	}
+	if rerr != nil {
+		return "", rerr
+	}
+	_ = serr
+	return tok, nil
 }
 
 // forgetTokens logs u out locally after the server refused its refresh token.
 func (u *User) forgetTokens(refresh string, cause error) {
 	a := u.app
 	a.mu.Lock()
-	if u.refreshToken != refresh || u.state != StateLoggedIn {
-		a.mu.Unlock()
+	forgot := u.forgetTokensLocked(refresh)
+	a.mu.Unlock()
+	if !forgot {
 		return
 	}
-	u.accessToken, u.refreshToken, u.state = "", "", StateLoggedOut
-	a.mu.Unlock()
 	a.persist()
 	a.emit(Event{Kind: EventLoggedOut, UserID: u.id, Err: cause})
+}
+
+// forgetTokensLocked logs u out locally if refresh is still its refresh token; the caller
+// holds app.mu.
+func (u *User) forgetTokensLocked(refresh string) bool {
+	if u.refreshToken != refresh || u.state != StateLoggedIn {
+		return false
+	}
+	u.accessToken, u.refreshToken, u.state = "", "", StateLoggedOut
+	return true
 }

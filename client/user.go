@@ -55,6 +55,7 @@ type User struct {
 	accessToken  string
 	refreshToken string
 	tokenGen     uint64 // counts access-token replacements
+	activeAt     int64  // when it last became the active user (Unix ns)
 	deviceID     string
 	profile      Profile
 	rawProfile   json.RawMessage

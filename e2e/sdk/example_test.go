@@ -39,6 +39,11 @@ func exampleServer() (string, func()) {
 // newHandler builds Warden's real client API on a SQLite file, serving one app with
 // anonymous, API key and auto-confirmed email/password providers.
 func newHandler(dbPath, appID string) (http.Handler, func(), error) {
+	return newHandlerWithClock(dbPath, appID, nil)
+}
+
+// newHandlerWithClock is newHandler with the server's clock (nil: the real one).
+func newHandlerWithClock(dbPath, appID string, clock auth.Clock) (http.Handler, func(), error) {
 	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		return nil, nil, err
@@ -64,7 +69,7 @@ func newHandler(dbPath, appID string) (http.Handler, func(), error) {
 		return nil, nil, err
 	}
 	svc, _, err := auth.New(auth.Options{Store: st, Ring: ring, Hasher: hasher, Apps: []*appconfig.App{app},
-		Functions: map[string]*function.Engine{appID: engine}})
+		Functions: map[string]*function.Engine{appID: engine}, Clock: clock})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
