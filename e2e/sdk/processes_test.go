@@ -19,16 +19,22 @@ import (
 )
 
 // The tests here run two processes on one FileStorage directory: this test binary again,
-// as TestSDKHelperProcess, driven line by line over its standard input.
+// in helper mode (see TestMain), driven line by line over its standard input.
 
-// TestSDKHelperProcess is the other process; it does nothing in a normal run. It opens
-// the App on $WARDEN_SDK_DIR against $WARDEN_SDK_URL and answers commands:
-// "login EMAIL PASSWORD", "refresh" (the current user's access token), "call" (a
-// function as the current user), "users" (every user on the device, with its state).
-func TestSDKHelperProcess(t *testing.T) {
-	if os.Getenv("WARDEN_SDK_HELPER") != "1" {
+// TestMain runs the tests, or, with WARDEN_SDK_HELPER=1, is the other process.
+func TestMain(m *testing.M) {
+	if os.Getenv("WARDEN_SDK_HELPER") == "1" {
+		helperProcess()
 		return
 	}
+	os.Exit(m.Run())
+}
+
+// helperProcess is the other process. It opens the App on $WARDEN_SDK_DIR against
+// $WARDEN_SDK_URL and answers commands:
+// "login EMAIL PASSWORD", "refresh" (the current user's access token), "call" (a
+// function as the current user), "users" (every user on the device, with its state).
+func helperProcess() {
 	ctx := context.Background()
 	app, err := client.New(appID, client.WithBaseURL(os.Getenv("WARDEN_SDK_URL")), client.WithStorage(client.NewFileStorage(os.Getenv("WARDEN_SDK_DIR"))))
 	if err != nil {
@@ -84,7 +90,7 @@ type helper struct {
 
 func startHelper(t *testing.T, url, dir string) *helper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSDKHelperProcess$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "WARDEN_SDK_HELPER=1", "WARDEN_SDK_URL="+url, "WARDEN_SDK_DIR="+dir)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
