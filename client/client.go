@@ -254,7 +254,11 @@ func (a *App) latestActiveLocked() int64 {
 }
 
 // LogIn logs in with creds and makes the user the active user. Anonymous credentials
-// reuse the device's logged-in anonymous user unless made with AnonymousNew. When the
+// reuse the device's logged-in anonymous user unless made with AnonymousNew. A user has
+// one *User and one session on a device: logging in a user who is already logged in
+// here (with an API key where a password session was, say) returns the same *User with
+// the new session, ends the previous session on the server, and emits
+// EventSessionReplaced. When the
 // login succeeded but its tokens could not be saved to the App's storage, LogIn returns
 // the logged-in user and a *StorageError: the user works in this process, but a
 // restarted program will not have them.
@@ -300,6 +304,14 @@ func (a *App) LogIn(ctx context.Context, creds Credentials) (*User, error) {
 		a.users = append([]*User{u}, a.users...)
 		a.moveToFrontLocked(0)
 	}
+	// One *User per user on a device, with one session: a user logged in again (an API
+	// key where a password session was) keeps its *User, takes the new session, and the
+	// previous session is ended rather than left behind unseen.
+	replaced, replacedProvider := "", u.providerType
+	if u.state == StateLoggedIn && u.refreshToken != "" && u.refreshToken != res.RefreshToken {
+		replaced = u.refreshToken
+	}
+	u.providerType = creds.provider
 	u.accessToken, u.refreshToken, u.state = res.AccessToken, res.RefreshToken, StateLoggedIn
 	u.tokenGen++
 	if res.DeviceID != "" && res.DeviceID != "000000000000000000000000" {
@@ -311,6 +323,11 @@ func (a *App) LogIn(ctx context.Context, creds Credentials) (*User, error) {
 		return nil, fmt.Errorf("client: fetching the new user's profile: %w", err)
 	}
 	serr := a.persist()
+	if replaced != "" {
+		// Best effort: the old session ends when it expires if the server cannot be told.
+		_ = a.do(ctx, http.MethodDelete, "/api/client/v2.0/auth/session", replaced, nil, nil)
+		a.emit(Event{Kind: EventSessionReplaced, UserID: u.id, PreviousProvider: replacedProvider})
+	}
 	a.emit(Event{Kind: EventLoggedIn, UserID: u.id})
 	if serr != nil {
 		return u, &StorageError{Op: "log in", Err: serr}

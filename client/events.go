@@ -12,6 +12,10 @@ const (
 	EventDeleted        EventKind = "deleted"
 	EventTokenRefreshed EventKind = "token-refreshed"
 	EventStorageError   EventKind = "storage-error"
+	// EventSessionReplaced: a login of a user already logged in on this device (with the
+	// same or another provider, an API key after a password for one) replaced its session;
+	// the previous session was ended on the server.
+	EventSessionReplaced EventKind = "session-replaced"
 )
 
 // Event is a change of the App's users.
@@ -20,6 +24,9 @@ type Event struct {
 	UserID string
 	// Err is the cause of a logout the server forced, or of a storage error.
 	Err error
+	// PreviousProvider is, for EventSessionReplaced, the provider type of the session
+	// that was replaced.
+	PreviousProvider string
 }
 
 // Subscribe calls fn after every change of the App's users (log in, log out, switch,

@@ -454,6 +454,49 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
+// TestAPIKeyLoginBesidePasswordSession: logging in with a user's API key on the device
+// where that user has a password session keeps one *User, with the key's session; the
+// password session is ended on the server, not left behind, and the App says so.
+func TestAPIKeyLoginBesidePasswordSession(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := s.app(t, client.NewMemoryStorage())
+	register(t, a, "both@example.com", "both-password")
+	u := logIn(t, a, client.EmailPassword("both@example.com", "both-password"))
+	k, err := u.APIKeys().Create(ctx, "same-device")
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwordSession := u.RefreshToken()
+	var events []client.Event
+	defer a.Subscribe(func(e client.Event) { events = append(events, e) })()
+
+	viaKey := logIn(t, a, client.APIKey(k.Key))
+	if viaKey != u || len(a.AllUsers()) != 1 {
+		t.Fatalf("the key's login made another user on the device: %d users", len(a.AllUsers()))
+	}
+	if u.ProviderType() != "api-key" || u.RefreshToken() == passwordSession {
+		t.Fatalf("the user's session is %s with the old token: %v", u.ProviderType(), u.RefreshToken() == passwordSession)
+	}
+	if len(events) < 1 || events[0].Kind != client.EventSessionReplaced || events[0].PreviousProvider != "local-userpass" {
+		t.Fatalf("events: %+v", events)
+	}
+	// The password session is over on the server; the key's session works.
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/api/client/v2.0/auth/session", nil)
+	req.Header.Set("Authorization", "Bearer "+passwordSession)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the replaced password session still refreshes: %d", res.StatusCode)
+	}
+	if _, err := u.CallFunction(ctx, "sum", 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCustomDataAndRefresh(t *testing.T) {
 	s := startServer(t)
 	a := s.app(t, client.NewMemoryStorage())
