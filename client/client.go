@@ -162,12 +162,24 @@ func (a *App) currentLocked() *User {
 	return nil
 }
 
-// AllUsers returns every user on this device, logged in or out, most recently active
-// first.
+// AllUsers returns every user on this device: the logged-in users first, then the
+// logged-out ones, each most recently active first (as realm-web lists them). The first,
+// when logged in, is the active user.
 func (a *App) AllUsers() []*User {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]*User(nil), a.users...)
+	out := make([]*User, 0, len(a.users))
+	for _, u := range a.users {
+		if u.state == StateLoggedIn {
+			out = append(out, u)
+		}
+	}
+	for _, u := range a.users {
+		if u.state != StateLoggedIn {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // SwitchUser makes u the active user. u must be on this device and logged in.

@@ -54,11 +54,16 @@ func ExampleError() {
 	}
 }
 
-// Call an app function; the result is canonical Extended JSON.
+// Call an app function and decode its result.
 func ExampleUser_CallFunction() {
 	ctx := context.Background()
 	app, _ := client.New("my-app-abcde", client.WithBaseURL("https://auth.example.com"))
 	user, _ := app.LogIn(ctx, client.Anonymous())
-	sum, err := user.CallFunction(ctx, "sum", 1, 2, 3.5)
-	fmt.Println(string(sum), err) // {"$numberDouble":"6.5"}
+	res, err := user.CallFunction(ctx, "sum", 1, 2, 3.5)
+	if err != nil {
+		return
+	}
+	var sum float64
+	_ = res.Decode(&sum)
+	fmt.Println(sum, string(res.JSON())) // 6.5 {"$numberDouble":"6.5"}
 }

@@ -62,6 +62,61 @@ type FindOneAndModifyOptions struct {
 	ReturnNewDocument bool
 }
 
+// UpdateOptions shape updateOne and updateMany.
+type UpdateOptions struct {
+	// Upsert inserts a document when none matches.
+	Upsert bool
+}
+
+// CountOptions shape count.
+type CountOptions struct {
+	// Limit stops counting at Limit documents (0: count all).
+	Limit int64
+}
+
+// ErrNoDocuments is SingleResult's error when no document matched.
+var ErrNoDocuments = errors.New("client: no document matched")
+
+// SingleResult is the answer of FindOne and the FindOneAnd... operations, decoded on
+// demand as the MongoDB driver's SingleResult is.
+type SingleResult struct {
+	raw   bson.RawValue
+	found bool
+	err   error
+}
+
+// Err is the request's error, ErrNoDocuments when no document matched, or nil.
+func (r *SingleResult) Err() error {
+	if r.err == nil && !r.found {
+		return ErrNoDocuments
+	}
+	return r.err
+}
+
+// Decode decodes the document into v (a *bson.D, *bson.M or pointer to a struct with
+// bson tags); it returns Err() when there is no document.
+func (r *SingleResult) Decode(v any) error {
+	if err := r.Err(); err != nil {
+		return err
+	}
+	if err := r.raw.Unmarshal(v); err != nil {
+		return fmt.Errorf("client: decoding the result: %w", err)
+	}
+	return nil
+}
+
+// Raw is the document, undecoded.
+func (r *SingleResult) Raw() (bson.Raw, error) {
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	doc, ok := r.raw.DocumentOK()
+	if !ok {
+		return nil, errors.New("client: the result is not a document")
+	}
+	return doc, nil
+}
+
 // UpdateResult is what updateOne and updateMany answer.
 type UpdateResult struct {
 	MatchedCount  int64 `bson:"matchedCount"`
@@ -122,22 +177,29 @@ func (c *MongoCollection) Find(ctx context.Context, filter any, opts *FindOption
 	return err
 }
 
-// FindOne decodes the first document matching filter into result; it reports false when
-// there is none.
-func (c *MongoCollection) FindOne(ctx context.Context, filter any, opts *FindOptions, result any) (bool, error) {
+// FindOne finds the first document matching filter: Decode it, or check Err for
+// ErrNoDocuments.
+func (c *MongoCollection) FindOne(ctx context.Context, filter any, opts *FindOptions) *SingleResult {
 	arg := bson.D{{Key: "query", Value: orEmpty(filter)}}
 	if opts != nil {
 		arg = optional(arg, "project", opts.Projection)
 		arg = optional(arg, "sort", opts.Sort)
 	}
-	return c.call(ctx, "findOne", arg, result)
+	return c.single(ctx, "findOne", arg)
 }
 
-// Count counts the documents matching filter (limit 0: all).
-func (c *MongoCollection) Count(ctx context.Context, filter any, limit int64) (int64, error) {
+// single runs an action whose answer is one document or null.
+func (c *MongoCollection) single(ctx context.Context, action string, arg bson.D) *SingleResult {
+	r := &SingleResult{}
+	r.found, r.err = c.call(ctx, action, arg, &r.raw)
+	return r
+}
+
+// Count counts the documents matching filter.
+func (c *MongoCollection) Count(ctx context.Context, filter any, opts *CountOptions) (int64, error) {
 	arg := bson.D{{Key: "query", Value: orEmpty(filter)}}
-	if limit > 0 {
-		arg = append(arg, bson.E{Key: "limit", Value: limit})
+	if opts != nil && opts.Limit > 0 {
+		arg = append(arg, bson.E{Key: "limit", Value: opts.Limit})
 	}
 	var n int64
 	_, err := c.call(ctx, "count", arg, &n)
@@ -172,23 +234,23 @@ func (c *MongoCollection) InsertMany(ctx context.Context, docs []any) ([]any, er
 	return res.InsertedIDs, nil
 }
 
-func (c *MongoCollection) update(ctx context.Context, action string, filter, update any, upsert bool) (UpdateResult, error) {
+func (c *MongoCollection) update(ctx context.Context, action string, filter, update any, opts *UpdateOptions) (UpdateResult, error) {
 	var res UpdateResult
-	arg := bson.D{{Key: "query", Value: orEmpty(filter)}, {Key: "update", Value: update}, {Key: "upsert", Value: upsert}}
+	arg := bson.D{{Key: "query", Value: orEmpty(filter)}, {Key: "update", Value: update}, {Key: "upsert", Value: opts != nil && opts.Upsert}}
 	_, err := c.call(ctx, action, arg, &res)
 	return res, err
 }
 
 // UpdateOne updates the first document matching filter. An update without $ operators
-// replaces the document, as in realm-web.
-func (c *MongoCollection) UpdateOne(ctx context.Context, filter, update any, upsert bool) (UpdateResult, error) {
-	return c.update(ctx, "updateOne", filter, update, upsert)
+// replaces the document, as in realm-web. opts may be nil.
+func (c *MongoCollection) UpdateOne(ctx context.Context, filter, update any, opts *UpdateOptions) (UpdateResult, error) {
+	return c.update(ctx, "updateOne", filter, update, opts)
 }
 
 // UpdateMany updates every document matching filter (an update without $ operators sets
-// its fields).
-func (c *MongoCollection) UpdateMany(ctx context.Context, filter, update any, upsert bool) (UpdateResult, error) {
-	return c.update(ctx, "updateMany", filter, update, upsert)
+// its fields). opts may be nil.
+func (c *MongoCollection) UpdateMany(ctx context.Context, filter, update any, opts *UpdateOptions) (UpdateResult, error) {
+	return c.update(ctx, "updateMany", filter, update, opts)
 }
 
 func (c *MongoCollection) delete(ctx context.Context, action string, filter any) (int64, error) {
@@ -209,7 +271,7 @@ func (c *MongoCollection) DeleteMany(ctx context.Context, filter any) (int64, er
 	return c.delete(ctx, "deleteMany", filter)
 }
 
-func (c *MongoCollection) findAndModify(ctx context.Context, action string, filter, update any, opts *FindOneAndModifyOptions, result any) (bool, error) {
+func (c *MongoCollection) findAndModify(ctx context.Context, action string, filter, update any, opts *FindOneAndModifyOptions) *SingleResult {
 	arg := bson.D{{Key: "filter", Value: orEmpty(filter)}}
 	arg = optional(arg, "update", update)
 	if opts != nil {
@@ -217,26 +279,28 @@ func (c *MongoCollection) findAndModify(ctx context.Context, action string, filt
 		arg = optional(arg, "projection", opts.Projection)
 		arg = append(arg, bson.E{Key: "upsert", Value: opts.Upsert}, bson.E{Key: "returnNewDocument", Value: opts.ReturnNewDocument})
 	}
-	return c.call(ctx, action, arg, result)
+	return c.single(ctx, action, arg)
 }
 
-// FindOneAndUpdate updates the first document matching filter and decodes it (before the
-// update, or after with ReturnNewDocument) into result; it reports false when none matched.
-func (c *MongoCollection) FindOneAndUpdate(ctx context.Context, filter, update any, opts *FindOneAndModifyOptions, result any) (bool, error) {
-	return c.findAndModify(ctx, "findOneAndUpdate", filter, update, opts, result)
+// FindOneAndUpdate updates the first document matching filter; the result is the
+// document before the update, or after it with ReturnNewDocument (ErrNoDocuments when
+// none matched).
+func (c *MongoCollection) FindOneAndUpdate(ctx context.Context, filter, update any, opts *FindOneAndModifyOptions) *SingleResult {
+	return c.findAndModify(ctx, "findOneAndUpdate", filter, update, opts)
 }
 
 // FindOneAndReplace replaces the first document matching filter; see FindOneAndUpdate.
-func (c *MongoCollection) FindOneAndReplace(ctx context.Context, filter, replacement any, opts *FindOneAndModifyOptions, result any) (bool, error) {
+func (c *MongoCollection) FindOneAndReplace(ctx context.Context, filter, replacement any, opts *FindOneAndModifyOptions) *SingleResult {
 	if replacement == nil {
-		return false, errors.New("client: FindOneAndReplace needs a replacement document")
+		return &SingleResult{err: errors.New("client: FindOneAndReplace needs a replacement document")}
 	}
-	return c.findAndModify(ctx, "findOneAndReplace", filter, replacement, opts, result)
+	return c.findAndModify(ctx, "findOneAndReplace", filter, replacement, opts)
 }
 
-// FindOneAndDelete deletes the first document matching filter and decodes it into result.
-func (c *MongoCollection) FindOneAndDelete(ctx context.Context, filter any, opts *FindOneAndModifyOptions, result any) (bool, error) {
-	return c.findAndModify(ctx, "findOneAndDelete", filter, nil, opts, result)
+// FindOneAndDelete deletes the first document matching filter; the result is the deleted
+// document.
+func (c *MongoCollection) FindOneAndDelete(ctx context.Context, filter any, opts *FindOneAndModifyOptions) *SingleResult {
+	return c.findAndModify(ctx, "findOneAndDelete", filter, nil, opts)
 }
 
 func orEmpty(filter any) any {

@@ -14,12 +14,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// State is a user's state on this device.
+// State is a user's state on this device. (realm-web calls a logged-in user's state
+// "active"; here that word is kept for the active user, App.CurrentUser, which is one of
+// the logged-in users.)
 type State string
 
 // User states.
 const (
-	StateLoggedIn  State = "active"
+	StateLoggedIn  State = "logged-in"
 	StateLoggedOut State = "logged-out"
 	StateRemoved   State = "removed"
 )
@@ -221,16 +223,49 @@ func (u *User) LinkCredentials(ctx context.Context, creds Credentials) error {
 }
 
 // CallFunction calls the app function name with args (encoded as JSON) and returns its
-// result as canonical Extended JSON, as App Services answered: a whole number is
-// {"$numberLong":"3"}, another number {"$numberDouble":"6.5"}; bson.UnmarshalExtJSON
-// reads it.
-func (u *User) CallFunction(ctx context.Context, name string, args ...any) (json.RawMessage, error) {
+// result, which Decode reads as the Mongo results are read.
+func (u *User) CallFunction(ctx context.Context, name string, args ...any) (*FunctionResult, error) {
 	if args == nil {
 		args = []any{}
 	}
 	var out json.RawMessage
-	err := u.request(ctx, http.MethodPost, u.app.appPath("/functions/call"), tokenAccess, map[string]any{"name": name, "arguments": args}, &out)
-	return out, err
+	if err := u.request(ctx, http.MethodPost, u.app.appPath("/functions/call"), tokenAccess, map[string]any{"name": name, "arguments": args}, &out); err != nil {
+		return nil, err
+	}
+	return &FunctionResult{raw: out}, nil
+}
+
+// FunctionResult is what a function returned.
+type FunctionResult struct{ raw json.RawMessage }
+
+// JSON is the result as the server sent it: canonical Extended JSON, as App Services
+// answered (a whole number is {"$numberLong":"3"}, another number
+// {"$numberDouble":"6.5"}).
+func (r *FunctionResult) JSON() json.RawMessage { return r.raw }
+
+// IsNull reports whether the function returned nothing (null or undefined).
+func (r *FunctionResult) IsNull() bool {
+	s := strings.TrimSpace(string(r.raw))
+	return s == "" || s == "null"
+}
+
+// Decode decodes the result into v: a number into an int or float64, a string, a
+// document into a *bson.D, *bson.M, map or struct with bson tags, an array into a slice.
+// A null result leaves v as it is.
+func (r *FunctionResult) Decode(v any) error {
+	if r.IsNull() {
+		return nil
+	}
+	var wrap struct {
+		V bson.RawValue `bson:"v"`
+	}
+	if err := bson.UnmarshalExtJSON(append(append([]byte(`{"v":`), r.raw...), '}'), true, &wrap); err != nil {
+		return fmt.Errorf("client: decoding the function result: %w", err)
+	}
+	if err := wrap.V.Unmarshal(v); err != nil {
+		return fmt.Errorf("client: decoding the function result: %w", err)
+	}
+	return nil
 }
 
 // LogOut ends the user's session on the server and forgets its tokens; the user stays

@@ -187,25 +187,31 @@ func TestSDKMongoClient(t *testing.T) {
 		t.Fatalf("find sorted and limited: %+v", docs)
 	}
 	var first doc
-	if ok, err := sandbox.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, nil, &first); err != nil || !ok || first.Name != "a" || !first.At.Equal(time.Unix(0, 0)) {
-		t.Fatalf("findOne by ObjectID: %v %v %+v", ok, err, first)
+	if err := sandbox.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, nil).Decode(&first); err != nil || first.Name != "a" || !first.At.Equal(time.Unix(0, 0)) {
+		t.Fatalf("findOne by ObjectID: %v %+v", err, first)
 	}
-	if n, err := sandbox.Count(ctx, bson.D{{Key: "run", Value: run}}, 0); err != nil || n != 3 {
+	if n, err := sandbox.Count(ctx, bson.D{{Key: "run", Value: run}}, nil); err != nil || n != 3 {
 		t.Fatalf("count: %d %v", n, err)
 	}
-	res, err := sandbox.UpdateMany(ctx, bson.D{{Key: "run", Value: run}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 10}}}}, false)
+	if n, err := sandbox.Count(ctx, bson.D{{Key: "run", Value: run}}, &client.CountOptions{Limit: 2}); err != nil || n != 2 {
+		t.Fatalf("count: %d %v", n, err)
+	}
+	res, err := sandbox.UpdateMany(ctx, bson.D{{Key: "run", Value: run}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 10}}}}, nil)
 	if err != nil || res.MatchedCount != 3 || res.ModifiedCount != 3 || res.UpsertedID != nil {
 		t.Fatalf("updateMany: %+v %v", res, err)
 	}
 	var after doc
-	if ok, err := sandbox.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: "A"}}}}, &client.FindOneAndModifyOptions{ReturnNewDocument: true}, &after); err != nil || !ok || after.Name != "A" || after.N != 11 {
-		t.Fatalf("findOneAndUpdate: %v %v %+v", ok, err, after)
+	if err := sandbox.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: "A"}}}}, &client.FindOneAndModifyOptions{ReturnNewDocument: true}).Decode(&after); err != nil || after.Name != "A" || after.N != 11 {
+		t.Fatalf("findOneAndUpdate: %v %+v", err, after)
 	}
 	var none doc
-	if ok, err := sandbox.FindOne(ctx, bson.D{{Key: "run", Value: -1}}, nil, &none); err != nil || ok {
-		t.Fatalf("findOne of nothing: %v %v", ok, err)
+	if err := sandbox.FindOne(ctx, bson.D{{Key: "run", Value: -1}}, nil).Decode(&none); !errors.Is(err, client.ErrNoDocuments) {
+		t.Fatalf("findOne of nothing: %v", err)
 	}
-	if n, err := sandbox.DeleteMany(ctx, bson.D{{Key: "run", Value: run}}); err != nil || n != 3 {
+	if res, err := sandbox.UpdateOne(ctx, bson.D{{Key: "run", Value: run}, {Key: "name", Value: "new"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: 0}}}}, &client.UpdateOptions{Upsert: true}); err != nil || res.UpsertedID == nil {
+		t.Fatalf("upsert: %+v %v", res, err)
+	}
+	if n, err := sandbox.DeleteMany(ctx, bson.D{{Key: "run", Value: run}}); err != nil || n != 4 {
 		t.Fatalf("deleteMany: %d %v", n, err)
 	}
 	// The rules: an item owned by someone else is refused, with the server's code.

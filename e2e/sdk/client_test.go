@@ -506,12 +506,20 @@ func TestCustomDataAndRefresh(t *testing.T) {
 		t.Fatalf("custom data = %v, %v", data, err)
 	}
 	got, err := u.CallFunction(context.Background(), "sum", 1, 2)
-	if err != nil || string(got) != `{"$numberLong":"3"}` {
-		t.Fatalf("sum(1, 2) = %s, %v", got, err)
+	if err != nil || string(got.JSON()) != `{"$numberLong":"3"}` {
+		t.Fatalf("sum(1, 2) = %v, %v", got, err)
 	}
-	me, err := u.CallFunction(context.Background(), "whoami")
-	if err != nil || !strings.Contains(string(me), u.ID()) {
-		t.Fatalf("whoami = %s, %v", me, err)
+	var n int
+	if err := got.Decode(&n); err != nil || n != 3 {
+		t.Fatalf("sum(1, 2) decoded = %d, %v", n, err)
+	}
+	res, err := u.CallFunction(context.Background(), "whoami")
+	var me struct {
+		ID    string `bson:"id"`
+		Email any    `bson:"email"`
+	}
+	if err != nil || res.Decode(&me) != nil || me.ID != u.ID() || me.Email != nil {
+		t.Fatalf("whoami = %+v, %v", me, err)
 	}
 	_, err = u.CallFunction(context.Background(), "nope")
 	var e *client.Error

@@ -109,8 +109,8 @@ func Example_multipleUsers() {
 	// Output:
 	// active: emma@example.com
 	// after switch: joe@example.com
+	// emma@example.com logged-in
 	// joe@example.com logged-out
-	// emma@example.com active
 	// active: emma@example.com
 	// users on this device: 1 active: true
 }
@@ -188,7 +188,7 @@ func Example_newOffline() {
 
 	restarted, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(&client.FileStorage{Dir: dir}))
 	fmt.Println(restarted.CurrentUser().Profile().Email, restarted.CurrentUser().State())
-	// Output: kim@example.com active
+	// Output: kim@example.com logged-in
 }
 
 // Errors carry the server's status and error_code.
@@ -234,9 +234,11 @@ func Example_userCallFunction() {
 	ctx := context.Background()
 	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
 	user, _ := app.LogIn(ctx, client.Anonymous())
-	sum, _ := user.CallFunction(ctx, "sum", 1, 2, 3.5)
-	fmt.Println(string(sum)) // canonical Extended JSON, as App Services answered
-	// Output: {"$numberDouble":"6.5"}
+	res, _ := user.CallFunction(ctx, "sum", 1, 2, 3.5)
+	var sum float64
+	_ = res.Decode(&sum)
+	fmt.Println(sum, string(res.JSON())) // the JSON is canonical Extended JSON, as App Services answered
+	// Output: 6.5 {"$numberDouble":"6.5"}
 }
 
 // A program's own requests (to its services, which verify the token with the server's

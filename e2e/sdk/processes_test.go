@@ -145,7 +145,7 @@ func TestTwoProcessesShareAFileStorage(t *testing.T) {
 	y := other.do("login y@example.com password-y")
 	x := logIn(t, mine, client.EmailPassword("x@example.com", "password-x"))
 
-	want := strings.Join(sortedPair(x.ID()+":active", y+":active"), ",")
+	want := strings.Join(sortedPair(x.ID()+":logged-in", y+":logged-in"), ",")
 	// This App took the other's user in when it saved its own login.
 	if got := describeUsers(mine); got != want {
 		t.Errorf("this process's App: %s, want %s", got, want)
@@ -219,7 +219,7 @@ func TestTwoProcessesRefreshInTurn(t *testing.T) {
 	if _, err := z.CallFunction(ctx, "sum", 1); err != nil || !z.IsLoggedIn() {
 		t.Fatalf("this process after the rounds: %v (logged in: %v)", err, z.IsLoggedIn())
 	}
-	if got := other.do("users"); got != z.ID()+":active" {
+	if got := other.do("users"); got != z.ID()+":logged-in" {
 		t.Fatalf("the other process: %s", got)
 	}
 }

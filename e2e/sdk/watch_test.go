@@ -108,7 +108,7 @@ func TestWatch(t *testing.T) {
 	if _, err := alice.CallFunction(ctx, "annotateItem", id); err != nil { // sets the hidden field
 		t.Fatal(err)
 	}
-	if _, err := items(alice).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "isComplete", Value: true}}}}, false); err != nil {
+	if _, err := items(alice).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "isComplete", Value: true}}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 
