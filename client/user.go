@@ -119,6 +119,28 @@ func (u *User) CustomData() map[string]any {
 	return m
 }
 
+// DecodeCustomData decodes the custom user data of the current access token into v (a
+// pointer to a struct with bson tags, a *bson.D or a *bson.M). With no custom data, v is
+// left as it is.
+func (u *User) DecodeCustomData(v any) error {
+	raw, ok := tokenClaims(u.AccessToken())["user_data"]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return fmt.Errorf("client: custom data: %w", err)
+	}
+	var doc bson.Raw
+	if err := bson.UnmarshalExtJSON(b, true, &doc); err != nil {
+		return fmt.Errorf("client: custom data: %w", err)
+	}
+	if err := bson.Unmarshal(doc, v); err != nil {
+		return fmt.Errorf("client: decoding custom data: %w", err)
+	}
+	return nil
+}
+
 // plainBSON turns decoded documents into maps and arrays into slices, recursively.
 func plainBSON(v any) any {
 	switch x := v.(type) {

@@ -139,8 +139,12 @@ func TestWatchAcrossNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := user.CustomData()["favoriteColor"]; got != "blue" {
-		t.Fatalf("custom data after the creation function: %v", got)
+	var profile struct {
+		FavoriteColor string    `bson:"favoriteColor"`
+		CreatedAt     time.Time `bson:"createdAt"`
+	}
+	if err := user.DecodeCustomData(&profile); err != nil || profile.FavoriteColor != "blue" || profile.CreatedAt.IsZero() {
+		t.Fatalf("custom data after the creation function: %+v %v", profile, err)
 	}
 	onB, err := client.New("todo-abcde", client.WithBaseURL(b.URL), client.WithStorage(storage))
 	if err != nil {
@@ -162,11 +166,11 @@ func TestWatchAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer items.Close()
-	profile, err := coll(userOnB, "users").Watch(ctx, nil)
+	profileChanges, err := coll(userOnB, "users").Watch(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer profile.Close()
+	defer profileChanges.Close()
 
 	// Another user's item, then this user's, both through node A.
 	other, err := client.New("todo-abcde", client.WithBaseURL(a.URL), client.WithStorage(client.NewMemoryStorage()))
@@ -199,8 +203,8 @@ func TestWatchAcrossNodes(t *testing.T) {
 	if _, err := user.CallFunction(ctx, "setFavoriteColor", "green"); err != nil {
 		t.Fatal(err)
 	}
-	if !profile.Next(ctx) {
-		t.Fatalf("node B's watch of the custom data ended: %v", profile.Err())
+	if !profileChanges.Next(ctx) {
+		t.Fatalf("node B's watch of the custom data ended: %v", profileChanges.Err())
 	}
 	if cd, err := userOnB.RefreshCustomData(ctx); err != nil || cd["favoriteColor"] != "green" {
 		t.Fatalf("custom data through node B after node A changed it: %v %v", cd, err)
