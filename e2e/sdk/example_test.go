@@ -263,3 +263,18 @@ func Example_userHTTPClient() {
 	// token: true valid for 30 minutes at most: true
 	// status: 200
 }
+
+// A TokenSource has the shape of golang.org/x/oauth2's: code that takes one gets a valid
+// token on every call, refreshed by the SDK when needed.
+func Example_userTokenSource() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	app, _ := client.New("quickstart-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	user, _ := app.LogIn(ctx, client.Anonymous())
+
+	var ts client.TokenSource = user.TokenSource(ctx)
+	tok, expiry, err := ts.Token()
+	fmt.Println(tok == user.AccessToken(), expiry.Equal(user.AccessTokenExpiry()), err)
+	// Output: true true <nil>
+}
