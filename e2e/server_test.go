@@ -82,13 +82,85 @@ func TestUnsupportedPartsAreReported(t *testing.T) {
 		"triggers/onLogin.json":                  `{"name": "onLogin", "type": "AUTHENTICATION"}`,
 	})
 	srv := startServer(t, "--app", dir)
-	for _, want := range []string{`provider type \"oauth2-github\" is not supported yet`, "triggers is present but not served", `msg="data source" app=parts-abcde name=mongodb-atlas engine=embedded`} {
+	for _, want := range []string{`provider oauth2-github: type \"oauth2-github\" is not served`, "triggers: database, authentication and scheduled triggers are not run", `msg="data source" app=parts-abcde name=mongodb-atlas engine=embedded`} {
 		if !srv.waitLog(t, want) {
 			t.Errorf("start-up log does not say %q:\n%s", want, srv.log.String())
 		}
 	}
 	if st, ct, body := call(t, "POST", srv.URL+"/api/client/v2.0/app/parts-abcde/auth/providers/oauth2-github/login", "", map[string]string{"id_token": "x"}); st != 501 || ct != "application/json" || body["error_code"] != "AuthProviderNotFound" {
 		t.Fatalf("unsupported provider login: %d %q %v", st, ct, body)
+	}
+}
+
+// TestCheck runs `warden check` on an App Services export with what Warden ignores
+// (triggers, Sync, GraphQL, an unserved provider) and what is wrong (a missing signing-key
+// secret, a function that does not compile, a reset function that is not there): it
+// lists each, exits 1, and `warden serve` refuses the app with the same lines; with the
+// secret given and the function fixed, the check passes.
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"root_config.json": `{"name": "export"}`,
+		".mdb/meta.json":   `{"client_app_id": "export-abcde"}`,
+		"auth/providers.json": `{"anon-user": {"name": "anon-user", "type": "anon-user"},
+		  "custom-token": {"name": "custom-token", "type": "custom-token", "config": {"audience": "export", "signingAlgorithm": "HS256", "useJWKURI": false}, "secret_config": {"signingKeys": ["jwtKey"]}},
+		  "local-userpass": {"name": "local-userpass", "type": "local-userpass", "config": {"autoConfirm": true, "runResetFunction": true, "resetFunctionName": "resetFunc"}},
+		  "oauth2-github": {"name": "oauth2-github", "type": "oauth2-github"}}`,
+		"functions/config.json": `[{"name": "broken", "private": false}]`,
+		"functions/broken.js":   "exports = function () {\n  return 1;\n  this is not javascript\n};",
+		"triggers/onLogin.json": `{"name": "onLogin", "type": "AUTHENTICATION"}`,
+		"sync/config.json":      `{"type": "flexible"}`,
+		"graphql/config.json":   `{"use_natural_pluralization": true}`,
+	}
+	writeFiles(t, dir, files)
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(binary(t), append([]string{"check", "--app", dir}, args...)...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return string(out), exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := run()
+	if code != 1 {
+		t.Fatalf("check exited %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"provider anon-user (anon-user)",
+		`provider oauth2-github: type "oauth2-github" is not served`,
+		"triggers: database, authentication and scheduled triggers are not run",
+		"sync: Device Sync is not served",
+		"graphql: GraphQL is not served",
+		`provider "custom-token": signing key secret "jwtKey" is not set`,
+		`functions/broken.js): SyntaxError`,
+		"Line 3:8 Unexpected identifier",
+		`provider local-userpass: names function "resetFunc", which is not in functions/`,
+		"3 problem(s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report does not say %q:\n%s", want, out)
+		}
+	}
+	serve := exec.Command(binary(t), "serve", "--app", dir, "--data", t.TempDir(), "--listen", freePort(t))
+	served, err := serve.CombinedOutput()
+	if err == nil || !strings.Contains(string(served), `signing key secret \"jwtKey\" is not set`) || !strings.Contains(string(served), "warden check --app") {
+		t.Errorf("serve did not refuse the app with the report's problems (err %v):\n%s", err, served)
+	}
+
+	files["functions/broken.js"] = "exports = function () { return 1; };"
+	files["functions/config.json"] = `[{"name": "broken", "private": false}, {"name": "resetFunc", "private": true}]`
+	files["functions/resetFunc.js"] = `exports = () => ({ status: "fail" });`
+	writeFiles(t, dir, files)
+	secrets := filepath.Join(t.TempDir(), "secrets.json")
+	if err := os.WriteFile(secrets, []byte(`{"jwtKey": "a-signing-key-of-at-least-32-bytes!!"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run("--secrets", secrets); code != 0 || !strings.Contains(out, "ok: no problems") || !strings.Contains(out, "provider custom-token (custom-token)") {
+		t.Fatalf("check of the fixed app exited %d:\n%s", code, out)
 	}
 }
 

@@ -39,6 +39,7 @@ func TestConfigurationDocListsEveryFlag(t *testing.T) {
 		"users":      {"users", "list", "-h"},
 		"apikeys":    {"apikeys", "list", "-h"},
 		"admin-keys": {"admin-keys", "list", "-h"},
+		"check":      {"check", "-h"},
 	} {
 		var help bytes.Buffer
 		_ = run(context.Background(), args, io.Discard, &help)

@@ -58,6 +58,8 @@ Usage:
   warden users list|get|create|disable|enable|delete|revoke|unlock|export|import
                                    manage users (warden users lists the flags)
   warden admin-keys create|list|delete  manage the keys of the admin API and console
+  warden check --app DIR [--secrets FILE]  report what serve would serve of an app, what it
+                                   ignores and what must be fixed (exit 1 on a problem)
   warden version                   print the version
 `
 
@@ -70,6 +72,10 @@ func main() {
 		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "warden:", err)
+		}
+		var ec *exitCode
+		if errors.As(err, &ec) {
+			os.Exit(ec.code)
 		}
 		os.Exit(2)
 	}
@@ -92,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return users(ctx, args[1:], stdout, stderr)
 	case "admin-keys":
 		return adminKeys(ctx, args[1:], stdout, stderr)
+	case "check":
+		return check(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionText())
 		return nil

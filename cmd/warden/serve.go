@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wardenauth/warden/internal/adminapi"
+	"github.com/wardenauth/warden/internal/appcheck"
 	"github.com/wardenauth/warden/internal/appconfig"
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/clientapi"
@@ -168,6 +169,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	secrets, err := appconfig.LoadSecrets(cfg.secrets, os.LookupEnv)
 	if err != nil {
 		return err
+	}
+	// The same report as `warden check`: what is ignored is said once at start; problems
+	// stop the start (each is also an error of the construction below).
+	for _, app := range apps {
+		r := appcheck.Check(app, secrets)
+		for _, line := range r.Ignores {
+			log.Warn("app "+app.ClientAppID+": "+line, "app", app.ClientAppID)
+		}
+		if !r.OK() {
+			for _, line := range r.Problems {
+				log.Error("app "+app.ClientAppID+": "+line, "app", app.ClientAppID)
+			}
+			return fmt.Errorf("app %s: %d problem(s) (warden check --app %s lists them)", app.ClientAppID, len(r.Problems), app.Dir)
+		}
 	}
 	// Bind the port first: a start that cannot listen (the port in use) leaves nothing
 	// behind, no data directory and no generated key.

@@ -231,26 +231,16 @@ func build(opts Options) (*Service, []string, error) {
 					return nil, nil, fmt.Errorf("app %s: %w", cfg.ClientAppID, err)
 				}
 				app.userpass = &c
-				var needed []string
-				if c.RunConfirmationFunction && !c.AutoConfirm {
-					needed = append(needed, c.ConfirmationFunctionName)
-				}
-				if c.RunResetFunction {
-					needed = append(needed, c.ResetFunctionName)
-				}
-				for _, fn := range needed {
+				for _, fn := range c.Functions() {
 					if app.functions == nil || !app.functions.Has(fn) {
 						return nil, nil, fmt.Errorf("app %s: local-userpass names function %q, which is not in functions/", cfg.ClientAppID, fn)
 					}
 				}
-				if !c.AutoConfirm && !c.RunConfirmationFunction && c.EmailConfirmationURL == "" {
+				if c.LinksWithoutURL() {
 					notices = append(notices, fmt.Sprintf("app %s: local-userpass confirms by email but has no emailConfirmationUrl; confirmation links will carry only the token", cfg.ClientAppID))
 				}
 			}
 			app.providers[name] = entry
-		}
-		for _, c := range cfg.Components {
-			notices = append(notices, fmt.Sprintf("app %s: %s is present but not served by this build", cfg.ClientAppID, c))
 		}
 		s.apps[cfg.ClientAppID] = app
 	}

@@ -192,16 +192,32 @@ func New(app *appconfig.App, opts Options) (*Engine, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		f := app.Functions[name]
-		// The wrapper opens on the source's first line, so that errors name the file's own
-		// line numbers.
-		src := "(function (context, exports, module, require) {" + f.Source + "\n;return exports;\n})"
-		p, err := goja.Compile(f.File, src, false)
+		p, err := goja.Compile(f.File, wrapSource(f.Source), false)
 		if err != nil {
 			return nil, fmt.Errorf("function %q (%s): %w", name, f.File, err)
 		}
 		e.programs[name] = p
 	}
 	return e, nil
+}
+
+// wrapSource makes a function file a program. The wrapper opens on the source's first
+// line, so that errors name the file's own line numbers.
+func wrapSource(src string) string {
+	return "(function (context, exports, module, require) {" + src + "\n;return exports;\n})"
+}
+
+// Check compiles every function of app and returns each one's error (nil when all
+// compile), for reporting them all at once rather than the first only.
+func Check(app *appconfig.App) []error {
+	var errs []error
+	for _, name := range app.FunctionNames() {
+		f := app.Functions[name]
+		if _, err := goja.Compile(f.File, wrapSource(f.Source), false); err != nil {
+			errs = append(errs, fmt.Errorf("function %q (%s): %w", name, f.File, err))
+		}
+	}
+	return errs
 }
 
 // Has reports whether the app has a function called name.

@@ -48,6 +48,24 @@ func ParseConfig(p *appconfig.Provider) (Config, error) {
 	return c, nil
 }
 
+// Functions are the app functions the configuration names and runs.
+func (c Config) Functions() []string {
+	var out []string
+	if c.RunConfirmationFunction && !c.AutoConfirm {
+		out = append(out, c.ConfirmationFunctionName)
+	}
+	if c.RunResetFunction {
+		out = append(out, c.ResetFunctionName)
+	}
+	return out
+}
+
+// LinksWithoutURL reports whether confirmation mails go out with no emailConfirmationUrl
+// to put the token in.
+func (c Config) LinksWithoutURL() bool {
+	return !c.AutoConfirm && !c.RunConfirmationFunction && c.EmailConfirmationURL == ""
+}
+
 // Provider checks email/password logins.
 type Provider struct {
 	appID  string
