@@ -83,7 +83,8 @@ func (s sessionEnds) DeleteAPIKey(ctx context.Context, appID, id string) error {
 }
 
 // UntilSessionEnds returns a context canceled, with ErrSessionEnded as its cause, when
-// p's session ends: at once when it ends on this node, within SessionRecheck otherwise.
+// p's session ends (ended, or expired): at once when it is ended on this node, within
+// SessionRecheck otherwise.
 // Its cancel function must be called when the request is done.
 func (s *Service) UntilSessionEnds(ctx context.Context, p Principal) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -92,8 +93,8 @@ func (s *Service) UntilSessionEnds(ctx context.Context, p Principal) (context.Co
 		defer t.Stop()
 		for {
 			woken := s.ended.wait() // before the check: an end after it wakes the loop
-			_, err := s.store.GetSession(ctx, p.App.ClientAppID, p.SessionID)
-			if errors.Is(err, store.ErrNotFound) {
+			sess, err := s.store.GetSession(ctx, p.App.ClientAppID, p.SessionID)
+			if errors.Is(err, store.ErrNotFound) || err == nil && !sess.ExpiresAt.IsZero() && s.clock.Now().After(sess.ExpiresAt) {
 				cancel(ErrSessionEnded)
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wardenauth/warden/internal/auth"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -54,6 +55,8 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 			a.log.ErrorContext(ctx, "watch: encoding an event failed", "err", err)
 			return nil
 		}
+		// A client that stops reading is let go, rather than holding the stream open.
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", sseEscape(string(text))); err != nil {
 			return nil
 		}
@@ -62,6 +65,9 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 		}
 	}
 }
+
+// streamWriteTimeout bounds how long one change event may take to be written to a client.
+const streamWriteTimeout = 30 * time.Second
 
 // errServerStopping ends the change streams of a server that is shutting down.
 var errServerStopping = errors.New("the server is shutting down; open the change stream again")

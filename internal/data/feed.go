@@ -22,26 +22,30 @@ import (
 
 // Limits of the change feed.
 const (
-	// StreamBuffer is how many events one watch may have waiting; a client that falls
-	// further behind is sent an error event and disconnected, so a slow reader cannot
-	// make the server hold an unbounded backlog.
+	// StreamBuffer is how many writes one watch may have waiting (a write's events travel
+	// together, whatever their number); a client that falls further behind is sent an
+	// error event and disconnected, so a slow reader cannot make the server hold an
+	// unbounded backlog.
 	StreamBuffer = 256
-	// MaxStreamsPerUser bounds the watches one user may have open at once, per app.
+	// MaxStreamsPerUser bounds the watches one user may have open at once, per data
+	// source.
 	MaxStreamsPerUser = 32
+	// MaxStreams bounds the watches open at once on one data source, all users together.
+	MaxStreams = 4096
 )
 
-// errStreamBehind ends a watch whose reader fell more than StreamBuffer events behind.
-var errStreamBehind = &Error{Kind: KindLimit, Message: fmt.Sprintf("the change stream fell more than %d events behind and was closed; open it again", StreamBuffer)}
+// errStreamBehind ends a watch whose reader fell more than StreamBuffer writes behind.
+var errStreamBehind = &Error{Kind: KindLimit, Message: fmt.Sprintf("the change stream fell more than %d writes behind and was closed; open it again", StreamBuffer)}
 
-// errFeedInterrupted ends every watch when the feed between nodes was interrupted (events
-// may have been missed).
-var errFeedInterrupted = errors.New("the change feed between nodes was interrupted; open the change stream again")
+// errFeedInterrupted ends watches that may have missed events: the feed between nodes was
+// interrupted, or a write's events could not be published.
+var errFeedInterrupted = errors.New("the change feed was interrupted (events may have been missed); open the change stream again")
 
 // errShuttingDown ends every watch when the server stops.
 var errShuttingDown = errors.New("the server is shutting down; open the change stream again")
 
-// changeEvent is one committed write as the feed carries it: the documents before and
-// after, from which each watch cuts what its caller may see.
+// changeEvent is one committed write's change to one document as the feed carries it:
+// the documents before and after, from which each watch cuts what its caller may see.
 type changeEvent struct {
 	Op   string `bson:"op"` // insert, update, replace, delete
 	DB   string `bson:"db"`
@@ -51,41 +55,45 @@ type changeEvent struct {
 	Post bson.D `bson:"post,omitempty"` // nil for a delete
 	// Wall is when the write committed.
 	Wall time.Time `bson:"wall"`
+
+	descOnce sync.Once
+	desc     bson.D // updateDescription, computed once for every watch
 }
 
 func (e *changeEvent) ns() string { return e.DB + "." + e.Coll }
 
-// delivered is an event with its place in the feed.
-type delivered struct {
-	ev  *changeEvent
-	seq uint64
+// description is an update's updateDescription, computed once.
+func (e *changeEvent) description() bson.D {
+	e.descOnce.Do(func() {
+		updated, removed := diffDocuments(e.Pre, e.Post, "")
+		e.desc = bson.D{
+			{Key: "updatedFields", Value: updated},
+			{Key: "removedFields", Value: removed},
+			{Key: "truncatedArrays", Value: bson.A{}},
+		}
+	})
+	return e.desc
 }
 
 // mongoEvent is the event as MongoDB's change streams write it: _id (the resume token),
 // operationType, clusterTime, wallTime, ns, documentKey, fullDocument for inserts,
 // replaces and (as fullDocument: "updateLookup") updates, and updateDescription for
-// updates. fullDocumentBeforeChange carries the document before the change, for the rules
-// only: ChangeStream.redact removes it.
-func (d delivered) mongoEvent() bson.D {
-	e := d.ev
+// updates. seq is the event's number in its watch. fullDocumentBeforeChange carries the
+// document before the change, for the rules only: ChangeStream's redaction removes it.
+func (e *changeEvent) mongoEvent(seq uint64) bson.D {
 	var token [16]byte
 	binary.BigEndian.PutUint64(token[:8], uint64(e.Wall.UnixNano()))
-	binary.BigEndian.PutUint64(token[8:], d.seq)
+	binary.BigEndian.PutUint64(token[8:], seq)
 	out := bson.D{
 		{Key: "_id", Value: bson.D{{Key: "_data", Value: hex.EncodeToString(token[:])}}},
 		{Key: "operationType", Value: e.Op},
-		{Key: "clusterTime", Value: bson.Timestamp{T: uint32(e.Wall.Unix()), I: uint32(d.seq)}},
+		{Key: "clusterTime", Value: bson.Timestamp{T: uint32(e.Wall.Unix()), I: uint32(seq)}},
 		{Key: "wallTime", Value: bson.NewDateTimeFromTime(e.Wall)},
 		{Key: "ns", Value: bson.D{{Key: "db", Value: e.DB}, {Key: "coll", Value: e.Coll}}},
 		{Key: "documentKey", Value: bson.D{{Key: "_id", Value: e.Key}}},
 	}
 	if e.Op == "update" {
-		updated, removed := diffDocuments(e.Pre, e.Post, "")
-		out = append(out, bson.E{Key: "updateDescription", Value: bson.D{
-			{Key: "updatedFields", Value: updated},
-			{Key: "removedFields", Value: removed},
-			{Key: "truncatedArrays", Value: bson.A{}},
-		}})
+		out = append(out, bson.E{Key: "updateDescription", Value: e.description()})
 	}
 	if e.Post != nil {
 		out = append(out, bson.E{Key: "fullDocument", Value: e.Post})
@@ -100,8 +108,14 @@ func (d delivered) mongoEvent() bson.D {
 // (dotted paths into subdocuments present on both sides), and the fields removed.
 func diffDocuments(pre, post bson.D, prefix string) (updated bson.D, removed bson.A) {
 	updated, removed = bson.D{}, bson.A{}
+	before := make(map[string]any, len(pre))
+	for _, e := range pre {
+		before[e.Key] = e.Value
+	}
+	after := make(map[string]bool, len(post))
 	for _, e := range post {
-		old, had := get(pre, e.Key)
+		after[e.Key] = true
+		old, had := before[e.Key]
 		switch {
 		case !had:
 			updated = append(updated, bson.E{Key: prefix + e.Key, Value: e.Value})
@@ -118,7 +132,7 @@ func diffDocuments(pre, post bson.D, prefix string) (updated bson.D, removed bso
 		}
 	}
 	for _, e := range pre {
-		if _, has := get(post, e.Key); !has {
+		if !after[e.Key] {
 			removed = append(removed, prefix+e.Key)
 		}
 	}
@@ -128,9 +142,9 @@ func diffDocuments(pre, post bson.D, prefix string) (updated bson.D, removed bso
 // feed hands the embedded store's committed writes to the open watches.
 type feed struct {
 	mu    sync.Mutex
-	seq   uint64
 	subs  map[string]map[*subscription]struct{} // namespace → watches
 	users map[string]int                        // user id → open watches
+	total int
 	// relay, when set, carries every event through PostgreSQL to every node.
 	relay *pgRelay
 }
@@ -139,15 +153,18 @@ func newFeed() *feed {
 	return &feed{subs: map[string]map[*subscription]struct{}{}, users: map[string]int{}}
 }
 
-// subscription is one watch's place in the feed.
+// subscription is one watch's place in the feed. Its channel carries writes: the events
+// of one write arrive together.
 type subscription struct {
-	f    *feed
-	ns   string
-	user string
-	ch   chan delivered
-	done chan struct{}
-	once sync.Once
-	err  error // set before done closes
+	f       *feed
+	ns      string
+	user    string
+	ch      chan []*changeEvent
+	pending []*changeEvent // the rest of the write being read
+	done    chan struct{}
+	once    sync.Once
+	release sync.Once
+	err     error // set before done closes
 }
 
 // recording reports whether writes to ns must be recorded: when a watch is open on it
@@ -164,25 +181,31 @@ func (f *feed) recording(ns string) bool {
 	return len(f.subs[ns]) > 0
 }
 
-// subscribe opens a watch on ns for user ("" for the system user, who has no limit).
+// subscribe opens a watch on ns for user ("" for the system user, who has no limit of
+// its own).
 func (f *feed) subscribe(ns, user string) (*subscription, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if user != "" && f.users[user] >= MaxStreamsPerUser {
 		return nil, &Error{Kind: KindLimit, Message: fmt.Sprintf("watch: a user may have at most %d change streams open at once", MaxStreamsPerUser)}
 	}
-	s := &subscription{f: f, ns: ns, user: user, ch: make(chan delivered, StreamBuffer), done: make(chan struct{})}
+	if f.total >= MaxStreams {
+		return nil, &Error{Kind: KindLimit, Message: fmt.Sprintf("watch: this data source has %d change streams open, its limit; try again later", MaxStreams)}
+	}
+	s := &subscription{f: f, ns: ns, user: user, ch: make(chan []*changeEvent, StreamBuffer), done: make(chan struct{})}
 	if f.subs[ns] == nil {
 		f.subs[ns] = map[*subscription]struct{}{}
 	}
 	f.subs[ns][s] = struct{}{}
+	f.total++
 	if user != "" {
 		f.users[user]++
 	}
 	return s, nil
 }
 
-// end closes the subscription with err (nil: closed by its reader).
+// end stops the subscription's events with err (nil: closed by its reader). Its place in
+// the limits is kept until close: a reader still writing out what it had counts.
 func (s *subscription) end(err error) {
 	s.once.Do(func() {
 		f := s.f
@@ -191,73 +214,109 @@ func (s *subscription) end(err error) {
 		if len(f.subs[s.ns]) == 0 {
 			delete(f.subs, s.ns)
 		}
-		if s.user != "" {
-			if f.users[s.user]--; f.users[s.user] <= 0 {
-				delete(f.users, s.user)
-			}
-		}
 		f.mu.Unlock()
 		s.err = err
 		close(s.done)
 	})
 }
 
-// next waits for the subscription's next event.
-func (s *subscription) next(ctx context.Context) (delivered, error) {
-	select {
-	case d := <-s.ch:
-		return d, nil
-	default:
-	}
-	select {
-	case d := <-s.ch:
-		return d, nil
-	case <-s.done:
-		if s.err == nil {
-			return delivered{}, errors.New("watch: the change stream is closed")
+// close ends the subscription and gives back its place in the limits.
+func (s *subscription) close() {
+	s.end(nil)
+	s.release.Do(func() {
+		f := s.f
+		f.mu.Lock()
+		f.total--
+		if s.user != "" {
+			if f.users[s.user]--; f.users[s.user] <= 0 {
+				delete(f.users, s.user)
+			}
 		}
-		return delivered{}, s.err
-	case <-ctx.Done():
-		return delivered{}, ctx.Err()
+		f.mu.Unlock()
+		s.pending = nil
+	})
+}
+
+// next waits for the subscription's next event. A subscription that ended, or whose ctx
+// ended, gives no more events, even if some were waiting.
+func (s *subscription) next(ctx context.Context) (*changeEvent, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		select {
+		case <-s.done:
+			if s.err == nil {
+				return nil, errors.New("watch: the change stream is closed")
+			}
+			return nil, s.err
+		default:
+		}
+		if len(s.pending) > 0 {
+			ev := s.pending[0]
+			s.pending = s.pending[1:]
+			return ev, nil
+		}
+		select {
+		case batch := <-s.ch:
+			s.pending = batch
+		case <-s.done:
+		case <-ctx.Done():
+		}
 	}
 }
 
 // publish hands the events of one committed write to the watches: here, or through
-// PostgreSQL to every node. It is called with the namespace's write lock held, so the
-// events of one namespace are published in commit order.
-func (f *feed) publish(ctx context.Context, events []*changeEvent) error {
+// PostgreSQL (on the connection that holds the namespace's lock) to every node. It is
+// called with the namespace's write lock held, so the events of one namespace are
+// published in commit order. When they cannot be published, the watches of the namespace
+// here are ended (they would miss them); other nodes' watches cannot be told.
+func (f *feed) publish(ctx context.Context, hold *pgHold, events []*changeEvent) error {
 	if f == nil || len(events) == 0 {
 		return nil
 	}
-	if f.relay != nil {
-		return f.relay.publish(ctx, events)
+	if f.relay == nil {
+		f.deliver(events)
+		return nil
 	}
-	f.deliver(events, 0)
+	if err := f.relay.publish(ctx, hold, events); err != nil {
+		f.endNamespace(events[0].ns(), errFeedInterrupted)
+		return err
+	}
 	return nil
 }
 
-// deliver gives events to the watches of their namespaces. seq is the feed position of
-// the first event when it comes from PostgreSQL (0: numbered here).
-func (f *feed) deliver(events []*changeEvent, seq uint64) {
+// deliver gives one write's events (all of one namespace) to the watches of their
+// namespace.
+func (f *feed) deliver(events []*changeEvent) {
+	if len(events) == 0 {
+		return
+	}
 	f.mu.Lock()
 	var slow []*subscription
-	for i, ev := range events {
-		n := seq + uint64(i)
-		if seq == 0 {
-			f.seq++
-			n = f.seq
-		}
-		for s := range f.subs[ev.ns()] {
-			select {
-			case s.ch <- delivered{ev: ev, seq: n}:
-			default:
-				slow = append(slow, s)
-			}
+	for s := range f.subs[events[0].ns()] {
+		select {
+		case s.ch <- events:
+		default:
+			slow = append(slow, s)
 		}
 	}
 	f.mu.Unlock()
 	for _, s := range slow {
 		s.end(errStreamBehind)
+	}
+}
+
+// endNamespace ends the watches of one namespace with err.
+func (f *feed) endNamespace(ns string, err error) {
+	f.mu.Lock()
+	var subs []*subscription
+	for s := range f.subs[ns] {
+		subs = append(subs, s)
+	}
+	f.mu.Unlock()
+	for _, s := range subs {
+		s.end(err)
 	}
 }
 

@@ -41,11 +41,18 @@ type pgRelay struct {
 const (
 	relayChannel   = "warden_data_changes"
 	relayRetention = 5 * time.Minute
+	relayConns     = 16
 )
 
 // startRelay connects the feed to PostgreSQL and returns once this node is listening.
 func startRelay(ctx context.Context, url, key string, f *feed, changed func(ns string), log *slog.Logger) (*pgRelay, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("change feed: %w", err)
+	}
+	// A write holds one connection from its lock to its publication (they share it).
+	cfg.MaxConns = max(cfg.MaxConns, relayConns)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("change feed: %w", err)
 	}
@@ -89,10 +96,15 @@ func (r *pgRelay) createTable(ctx context.Context) error {
 	return tx.Commit(ctx)
 }
 
-// lock takes PostgreSQL's advisory lock of a namespace on a connection of its own, and
-// returns its release. Should the release fail, the connection is closed, which releases
-// it too.
-func (r *pgRelay) lock(ctx context.Context, ns string) (func(), error) {
+// pgHold is a namespace's advisory lock, held on one connection; the write's events are
+// published on the same connection.
+type pgHold struct {
+	conn *pgxpool.Conn
+	key  string
+}
+
+// lock takes PostgreSQL's advisory lock of a namespace on a connection of its own.
+func (r *pgRelay) lock(ctx context.Context, ns string) (*pgHold, error) {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("change feed: locking %s: %w", ns, err)
@@ -102,14 +114,18 @@ func (r *pgRelay) lock(ctx context.Context, ns string) (func(), error) {
 		conn.Release()
 		return nil, fmt.Errorf("change feed: locking %s: %w", ns, err)
 	}
-	return func() {
-		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key); err != nil {
-			_ = conn.Conn().Close(uctx)
-		}
-		conn.Release()
-	}, nil
+	return &pgHold{conn: conn, key: key}, nil
+}
+
+// release lets the lock go. Should that fail, the connection is closed, which lets it
+// go too.
+func (h *pgHold) release() {
+	uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h.conn.Exec(uctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, h.key); err != nil {
+		_ = h.conn.Conn().Close(uctx)
+	}
+	h.conn.Release()
 }
 
 // relayBatch is a row's events.
@@ -117,13 +133,17 @@ type relayBatch struct {
 	Events []*changeEvent `bson:"events"`
 }
 
-// publish stores the events of one write and announces them, in one transaction.
-func (r *pgRelay) publish(ctx context.Context, events []*changeEvent) error {
+// publish stores the events of one write and announces them, in one transaction on the
+// connection that holds the namespace's lock.
+func (r *pgRelay) publish(ctx context.Context, hold *pgHold, events []*changeEvent) error {
 	raw, err := bson.Marshal(relayBatch{Events: events})
 	if err != nil {
 		return fmt.Errorf("change feed: encoding events: %w", err)
 	}
-	tx, err := r.pool.Begin(ctx)
+	if hold == nil {
+		return errors.New("change feed: publishing without the namespace's lock")
+	}
+	tx, err := hold.conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("change feed: %w", err)
 	}
@@ -218,8 +238,7 @@ func (r *pgRelay) listenOnce(ctx context.Context, listening func()) error {
 		for _, ev := range batch.Events {
 			r.changed(ev.ns())
 		}
-		// Each row's events are numbered from its id: one order on every node.
-		r.feed.deliver(batch.Events, uint64(id)<<20)
+		r.feed.deliver(batch.Events)
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wardenauth/warden/internal/appconfig"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -203,22 +206,31 @@ func TestWatchBounds(t *testing.T) {
 	if !src.Embedded {
 		t.Skip("MongoDB's own change streams serve a real MongoDB")
 	}
-	slow := watch(t, src, system, ns("Item"))
+	// One write of many documents is one step of the buffer: a watch keeps up with it.
+	big := watch(t, src, system, ns("Item"))
 	docs := bson.A{}
-	for i := 0; i <= StreamBuffer; i++ {
+	for i := 0; i < 2*StreamBuffer; i++ {
 		docs = append(docs, bson.D{{Key: "_id", Value: int32(i)}})
 	}
+	slow := watch(t, src, system, ns("Item"))
 	exec(t, src, system, "insertMany", ns("Item", bson.E{Key: "documents", Value: docs}))
-	var err error
-	for n := 0; err == nil; n++ {
-		if n > StreamBuffer+1 {
-			t.Fatal("the stream kept going past its buffer")
-		}
-		_, err = slow.Next(context.Background())
+	for i := 0; i < 2*StreamBuffer; i++ {
+		next(t, big)
 	}
+	// A reader more than StreamBuffer writes behind is told, and gets nothing more.
+	for i := 0; i < StreamBuffer; i++ {
+		exec(t, src, system, "deleteOne", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "_id", Value: int32(i)}}}))
+	}
+	_, err := slow.Next(context.Background())
 	var de *Error
 	if !errors.As(err, &de) || de.Kind != KindLimit {
 		t.Fatalf("a reader far behind got %v, want a KindLimit error", err)
+	}
+	// A stream whose context ended gives nothing more, even with events waiting.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if ev, err := big.Next(ctx); err == nil {
+		t.Fatalf("a canceled stream gave %v", ev)
 	}
 
 	var open []*ChangeStream
@@ -235,5 +247,63 @@ func TestWatchBounds(t *testing.T) {
 	s.Close(context.Background())
 	if _, err := open[1].Next(context.Background()); err == nil || !strings.Contains(err.Error(), "shutting down") {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestWatchRedactsWhatTheReviewFound: the holes an attack review found stay closed. A
+// rules filter that only projects refuses watch (its projection cannot be applied to an
+// update's description); an updated subdocument shows only its readable fields; a replace
+// that changes only hidden fields is no event.
+func TestWatchRedactsWhatTheReviewFound(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, dir, "root_config.json", `{"name":"review"}`)
+	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
+	writeTestFile(t, dir, "data_sources/db/r/Proj/rules.json", `{"database":"r","collection":"Proj","roles":[{"name":"all","apply_when":{},"read":true,"write":true,"insert":true,"delete":true}],
+	  "filters":[{"name":"hide","apply_when":{},"projection":{"secret":0}}]}`)
+	writeTestFile(t, dir, "data_sources/db/r/Sub/rules.json", `{"database":"r","collection":"Sub","roles":[{"name":"some","apply_when":{},
+	  "fields":{"_id":{"read":true},"sub":{"fields":{"pub":{"read":true}}},"pub":{"read":true}},"insert":true,"delete":true}]}`)
+	app, err := appconfig.Load(dir, appconfig.Options{AppID: "review"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	src, _ := s.Get("db")
+	rns := func(coll string, rest ...bson.E) bson.D {
+		return append(bson.D{{Key: "database", Value: "r"}, {Key: "collection", Value: coll}}, rest...)
+	}
+	if _, err := src.Watch(context.Background(), alice, rns("Proj")); err == nil {
+		t.Error("watch was allowed on a collection whose rules filter projects a field away")
+	}
+
+	w := watch(t, src, alice, rns("Sub"))
+	exec(t, src, system, "insertOne", rns("Sub", bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: int32(1)}, {Key: "pub", Value: int32(1)}, {Key: "sub", Value: "x"}}}))
+	exec(t, src, system, "updateOne", rns("Sub", bson.E{Key: "query", Value: bson.D{{Key: "_id", Value: int32(1)}}},
+		bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "sub", Value: bson.D{{Key: "pub", Value: int32(2)}, {Key: "secret", Value: "TOPSECRET"}}}}}}}))
+	exec(t, src, system, "updateOne", rns("Sub", bson.E{Key: "query", Value: bson.D{{Key: "_id", Value: int32(1)}}},
+		bson.E{Key: "update", Value: bson.D{{Key: "_id", Value: int32(1)}, {Key: "pub", Value: int32(1)}, {Key: "sub", Value: bson.D{{Key: "pub", Value: int32(2)}, {Key: "secret", Value: "OTHER SECRET"}}}}}))
+	exec(t, src, system, "insertOne", rns("Sub", bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: int32(2)}}}))
+	for i, want := range []string{"insert 1", "update 1", "insert 2"} {
+		ev := next(t, w)
+		if got := describe(ev); got != want {
+			t.Fatalf("event %d = %s, want %s (%v)", i, got, want, ev)
+		}
+		if text := relaxed(ev); strings.Contains(text, "SECRET") {
+			t.Errorf("event %d shows a hidden field: %s", i, text)
+		}
+	}
+}
+
+func writeTestFile(t *testing.T, dir, rel, body string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

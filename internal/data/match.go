@@ -13,26 +13,49 @@ import (
 // on the embedded store, applied to change events as MongoDB applies it to its own.
 // It knows the query operators apps use in watch filters: comparisons ($eq, $ne, $gt,
 // $gte, $lt, $lte, $in, $nin), $exists, $type, $regex, $size, $all, $elemMatch, $not,
-// and the logical $and, $or and $nor. A dotted path reaches into documents and, as in
-// MongoDB, through arrays (a path matches when any element along it does).
-type matcher struct{ q bson.D }
+// $comment, and the logical $and, $or and $nor. A dotted path reaches into documents and,
+// as in MongoDB, through arrays (a path matches when any element along it does).
+type matcher struct {
+	q       bson.D
+	regexes map[regexKey]*regexp.Regexp // every regular expression of q, compiled once
+}
 
-// compileMatch checks q once, so that a watch with an operator this matcher does not
-// know is refused when it opens rather than failing on its first event.
+type regexKey struct{ pattern, options string }
+
+// Bounds of a watch filter: it is evaluated for every event of the collection, so its
+// cost is bounded when the watch opens.
+const (
+	maxFilterBytes   = 16 << 10
+	maxFilterRegexes = 16
+	maxFilterList    = 1000
+)
+
+var knownCondition = map[string]bool{
+	"$eq": true, "$ne": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true,
+	"$in": true, "$nin": true, "$exists": true, "$type": true, "$regex": true, "$options": true,
+	"$size": true, "$all": true, "$elemMatch": true, "$not": true, "$comment": true,
+}
+
+// compileMatch checks q (every operator known, every argument of the right type, within
+// the bounds) and compiles its regular expressions, so that a watch with a filter this
+// matcher cannot evaluate is refused when it opens rather than failing on an event.
 func compileMatch(q bson.D) (*matcher, error) {
-	if err := checkOperators(q); err != nil {
-		return nil, err
+	raw, err := bson.Marshal(q)
+	if err != nil {
+		return nil, invalid("filter: %v", err)
 	}
-	m := &matcher{q: q}
-	if _, err := m.matches(bson.D{}); err != nil {
+	if len(raw) > maxFilterBytes {
+		return nil, invalid("a watch filter may be at most %d bytes", maxFilterBytes)
+	}
+	m := &matcher{q: q, regexes: map[regexKey]*regexp.Regexp{}}
+	if err := m.checkQuery(q); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// checkOperators walks a query for operators matches does not know (the empty document
-// of compileMatch does not reach every branch).
-func checkOperators(q bson.D) error {
+// checkQuery walks a query, checking each operator and compiling each regex.
+func (m *matcher) checkQuery(q bson.D) error {
 	for _, e := range q {
 		switch e.Key {
 		case "$and", "$or", "$nor":
@@ -45,106 +68,218 @@ func checkOperators(q bson.D) error {
 				if !ok {
 					return invalid("%s needs an array of queries", e.Key)
 				}
-				if err := checkOperators(d); err != nil {
+				if err := m.checkQuery(d); err != nil {
 					return err
 				}
 			}
+			continue
+		case "$comment":
 			continue
 		}
 		if strings.HasPrefix(e.Key, "$") {
 			return invalid("the query operator %s is not supported in a watch filter on the embedded data store", e.Key)
 		}
-		if ops, ok := e.Value.(bson.D); ok && isOperatorDoc(ops) {
-			for _, op := range ops {
-				if !knownCondition[op.Key] {
-					return invalid("the query operator %s is not supported in a watch filter on the embedded data store", op.Key)
+		if err := m.checkCondition(e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCondition checks what a field is matched against: a value, a regex, or a document
+// of conditions.
+func (m *matcher) checkCondition(cond any) error {
+	if re, ok := cond.(bson.Regex); ok {
+		return m.addRegex(re.Pattern, re.Options)
+	}
+	ops, ok := cond.(bson.D)
+	if !ok || !isOperatorDoc(ops) {
+		return nil
+	}
+	for _, op := range ops {
+		if !knownCondition[op.Key] {
+			return invalid("the query operator %s is not supported in a watch filter on the embedded data store", op.Key)
+		}
+		var err error
+		switch op.Key {
+		case "$in", "$nin", "$all":
+			err = m.checkList(op.Key, op.Value)
+		case "$regex":
+			var pattern, opts string
+			if pattern, opts, err = regexArg(op.Value, ops); err == nil {
+				err = m.addRegex(pattern, opts)
+			}
+		case "$options":
+			if _, ok := op.Value.(string); !ok {
+				err = invalid("$options needs a string")
+			}
+		case "$size":
+			if _, ok := asInt(op.Value); !ok {
+				err = invalid("$size needs a number")
+			}
+		case "$type":
+			err = checkTypeArg(op.Value)
+		case "$elemMatch":
+			d, ok := op.Value.(bson.D)
+			switch {
+			case !ok:
+				err = invalid("$elemMatch needs a document")
+			case isOperatorDoc(d):
+				err = m.checkCondition(d)
+			default:
+				err = m.checkQuery(d)
+			}
+		case "$not":
+			switch x := op.Value.(type) {
+			case bson.D:
+				if !isOperatorDoc(x) {
+					return invalid("$not needs a document of conditions or a regular expression")
 				}
-				switch op.Key {
-				case "$elemMatch":
-					if d, ok := op.Value.(bson.D); ok && !isOperatorDoc(d) {
-						if err := checkOperators(d); err != nil {
-							return err
-						}
-					}
-				case "$regex":
-					if _, err := compileRegex(op.Value, ops); err != nil {
-						return err
-					}
-				}
+				err = m.checkCondition(x)
+			case bson.Regex:
+				err = m.addRegex(x.Pattern, x.Options)
+			default:
+				err = invalid("$not needs a document of conditions or a regular expression")
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *matcher) checkList(op string, v any) error {
+	list, ok := v.(bson.A)
+	if !ok {
+		return invalid("%s needs an array", op)
+	}
+	if len(list) > maxFilterList {
+		return invalid("%s may list at most %d values in a watch filter", op, maxFilterList)
+	}
+	for _, x := range list {
+		if re, ok := x.(bson.Regex); ok {
+			if err := m.addRegex(re.Pattern, re.Options); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-var knownCondition = map[string]bool{
-	"$eq": true, "$ne": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true,
-	"$in": true, "$nin": true, "$exists": true, "$type": true, "$regex": true, "$options": true,
-	"$size": true, "$all": true, "$elemMatch": true, "$not": true,
+func (m *matcher) addRegex(pattern, opts string) error {
+	k := regexKey{pattern, opts}
+	if _, ok := m.regexes[k]; ok {
+		return nil
+	}
+	if len(m.regexes) >= maxFilterRegexes {
+		return invalid("a watch filter may hold at most %d regular expressions", maxFilterRegexes)
+	}
+	re, err := goRegex(pattern, opts)
+	if err != nil {
+		return err
+	}
+	m.regexes[k] = re
+	return nil
+}
+
+// regexMatches tests v (a string) against a regular expression of the filter.
+func (m *matcher) regexMatches(pattern, opts string, v any) bool {
+	s, ok := v.(string)
+	re := m.regexes[regexKey{pattern, opts}]
+	return ok && re != nil && re.MatchString(s)
+}
+
+// regexArg reads $regex (a string or a BSON regex) with the $options beside it.
+func regexArg(arg any, all bson.D) (pattern, opts string, err error) {
+	switch x := arg.(type) {
+	case string:
+		pattern = x
+	case bson.Regex:
+		pattern, opts = x.Pattern, x.Options
+	default:
+		return "", "", invalid("$regex needs a string")
+	}
+	if o, ok := get(all, "$options"); ok {
+		s, isStr := o.(string)
+		if !isStr {
+			return "", "", invalid("$options needs a string")
+		}
+		opts = s
+	}
+	return pattern, opts, nil
+}
+
+func checkTypeArg(v any) error {
+	switch x := v.(type) {
+	case bson.A:
+		for _, e := range x {
+			if err := checkTypeArg(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case string:
+		if _, ok := bsonTypeCodes[x]; ok || x == "number" {
+			return nil
+		}
+	case int32, int64, float64:
+		return nil
+	}
+	return invalid("$type needs a type name or number")
 }
 
 // isOperatorDoc tells a document of conditions ({$gt: 1}) from a value to compare.
 func isOperatorDoc(d bson.D) bool { return len(d) > 0 && strings.HasPrefix(d[0].Key, "$") }
 
-// matches reports whether doc satisfies the query.
-func (m *matcher) matches(doc bson.D) (bool, error) { return matchQuery(doc, m.q) }
+// matches reports whether doc satisfies the query (checked by compileMatch).
+func (m *matcher) matches(doc bson.D) bool { return m.query(doc, m.q) }
 
-func matchQuery(doc, q bson.D) (bool, error) {
+func (m *matcher) query(doc, q bson.D) bool {
 	for _, e := range q {
 		var ok bool
-		var err error
 		switch e.Key {
-		case "$and", "$or", "$nor":
-			ok, err = matchLogical(doc, e.Key, e.Value)
-		default:
-			if strings.HasPrefix(e.Key, "$") {
-				return false, invalid("the query operator %s is not supported in a watch filter on the embedded data store", e.Key)
+		case "$and":
+			ok = true
+			for _, sub := range e.Value.(bson.A) {
+				if !m.query(doc, sub.(bson.D)) {
+					ok = false
+					break
+				}
 			}
-			ok, err = matchField(doc, e.Key, e.Value)
+		case "$or", "$nor":
+			for _, sub := range e.Value.(bson.A) {
+				if m.query(doc, sub.(bson.D)) {
+					ok = true
+					break
+				}
+			}
+			if e.Key == "$nor" {
+				ok = !ok
+			}
+		case "$comment":
+			ok = true
+		default:
+			ok = m.field(doc, e.Key, e.Value)
 		}
-		if err != nil || !ok {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-func matchLogical(doc bson.D, op string, v any) (bool, error) {
-	list, isArr := v.(bson.A)
-	if !isArr || len(list) == 0 {
-		return false, invalid("%s needs a non-empty array of queries", op)
-	}
-	for _, sub := range list {
-		d, ok := sub.(bson.D)
 		if !ok {
-			return false, invalid("%s needs an array of queries", op)
-		}
-		ok, err := matchQuery(doc, d)
-		if err != nil {
-			return false, err
-		}
-		switch {
-		case op == "$and" && !ok:
-			return false, nil
-		case op == "$or" && ok:
-			return true, nil
-		case op == "$nor" && ok:
-			return false, nil
+			return false
 		}
 	}
-	return op != "$or", nil
+	return true
 }
 
-// matchField tests one path of doc against a value (equality) or a document of conditions.
-func matchField(doc bson.D, path string, cond any) (bool, error) {
+// field tests one path of doc against a value (equality), a regex, or a document of
+// conditions.
+func (m *matcher) field(doc bson.D, path string, cond any) bool {
 	values := pathValues(doc, strings.Split(path, "."))
 	if ops, ok := cond.(bson.D); ok && isOperatorDoc(ops) {
-		return matchConditions(values, ops)
+		return m.conditions(values, ops)
 	}
 	if re, ok := cond.(bson.Regex); ok {
-		return anyValue(values, true, func(v any) (bool, error) { return regexMatches(re.Pattern, re.Options, v) })
+		return anyValue(values, true, func(v any) bool { return m.regexMatches(re.Pattern, re.Options, v) })
 	}
-	return equalAny(values, cond), nil
+	return equalAny(values, cond)
 }
 
 // equalAny is equality against the values of a path; a path that reaches nothing equals
@@ -153,8 +288,7 @@ func equalAny(values []any, want any) bool {
 	if len(values) == 0 {
 		return want == nil
 	}
-	ok, _ := anyValue(values, true, func(v any) (bool, error) { return equalValues(v, want), nil })
-	return ok
+	return anyValue(values, true, func(v any) bool { return equalValues(v, want) })
 }
 
 // pathValues are the values a dotted path reaches: through documents, and through arrays
@@ -201,171 +335,120 @@ func arrayIndex(s string) (int, bool) {
 
 // anyValue is true when test holds for one of values or, with intoArrays, for an element
 // of an array among them (MongoDB's implicit array matching).
-func anyValue(values []any, intoArrays bool, test func(any) (bool, error)) (bool, error) {
+func anyValue(values []any, intoArrays bool, test func(any) bool) bool {
 	for _, v := range values {
-		ok, err := test(v)
-		if err != nil || ok {
-			return ok, err
+		if test(v) {
+			return true
 		}
 		if a, isArr := v.(bson.A); isArr && intoArrays {
-			for _, el := range a {
-				if ok, err := test(el); err != nil || ok {
-					return ok, err
-				}
+			if slices.ContainsFunc(a, test) {
+				return true
 			}
 		}
 	}
-	return false, nil
+	return false
 }
 
-// matchConditions tests the values of one path against every condition of ops.
-func matchConditions(values []any, ops bson.D) (bool, error) {
+// conditions tests the values of one path against every condition of ops.
+func (m *matcher) conditions(values []any, ops bson.D) bool {
 	for _, op := range ops {
-		ok, err := matchCondition1(values, op.Key, op.Value, ops)
-		if err != nil || !ok {
-			return false, err
+		if !m.condition(values, op.Key, op.Value, ops) {
+			return false
 		}
 	}
-	return true, nil
+	return true
 }
 
-func matchCondition1(values []any, op string, arg any, all bson.D) (bool, error) {
+func (m *matcher) condition(values []any, op string, arg any, all bson.D) bool {
 	switch op {
 	case "$eq":
-		return equalAny(values, arg), nil
+		return equalAny(values, arg)
 	case "$ne":
-		return !equalAny(values, arg), nil
+		return !equalAny(values, arg)
 	case "$gt", "$gte", "$lt", "$lte":
-		return anyValue(values, true, func(v any) (bool, error) {
+		return anyValue(values, true, func(v any) bool {
 			if typeOrder(v) != typeOrder(arg) {
-				return false, nil
+				return false
 			}
 			c := compareValues(v, arg)
-			return map[string]bool{"$gt": c > 0, "$gte": c >= 0, "$lt": c < 0, "$lte": c <= 0}[op], nil
+			switch op {
+			case "$gt":
+				return c > 0
+			case "$gte":
+				return c >= 0
+			case "$lt":
+				return c < 0
+			}
+			return c <= 0
 		})
 	case "$in", "$nin":
-		list, isArr := arg.(bson.A)
-		if !isArr {
-			return false, invalid("%s needs an array", op)
-		}
-		ok, err := anyValue(values, true, func(v any) (bool, error) {
+		list := arg.(bson.A)
+		in := func(v any) bool {
 			return slices.ContainsFunc(list, func(x any) bool {
 				if re, isRe := x.(bson.Regex); isRe {
-					m, _ := regexMatches(re.Pattern, re.Options, v)
-					return m
+					return m.regexMatches(re.Pattern, re.Options, v)
 				}
 				return equalValues(v, x)
-			}), nil
-		})
-		if err == nil && len(values) == 0 && op == "$in" {
-			ok = slices.Contains(list, nil)
+			})
 		}
-		if op == "$nin" {
-			if len(values) == 0 {
-				return !slices.Contains(list, nil), err
-			}
-			return !ok, err
+		var ok bool
+		if len(values) == 0 {
+			ok = slices.Contains(list, nil) // a missing field is null
+		} else {
+			ok = anyValue(values, true, in)
 		}
-		return ok, err
+		return ok == (op == "$in")
 	case "$exists":
 		want, err := truthy(arg)
-		return (len(values) > 0) == want, err
+		return err == nil && (len(values) > 0) == want
 	case "$type":
-		return anyValue(values, false, func(v any) (bool, error) { return hasType(v, arg) })
+		return anyValue(values, true, func(v any) bool { return hasType(v, arg) })
 	case "$regex":
-		re, err := compileRegex(arg, all)
-		if err != nil {
-			return false, err
-		}
-		return anyValue(values, true, func(v any) (bool, error) {
-			s, ok := v.(string)
-			return ok && re.MatchString(s), nil
-		})
-	case "$options":
-		return true, nil // read with $regex
+		pattern, opts, _ := regexArg(arg, all)
+		return anyValue(values, true, func(v any) bool { return m.regexMatches(pattern, opts, v) })
+	case "$options", "$comment":
+		return true // $options is read with $regex
 	case "$size":
-		n, ok := asInt(arg)
-		if !ok {
-			return false, invalid("$size needs a number")
-		}
-		return anyValue(values, false, func(v any) (bool, error) {
+		n, _ := asInt(arg)
+		return anyValue(values, false, func(v any) bool {
 			a, isArr := v.(bson.A)
-			return isArr && len(a) == n, nil
+			return isArr && len(a) == n
 		})
 	case "$all":
-		list, isArr := arg.(bson.A)
-		if !isArr {
-			return false, invalid("$all needs an array")
-		}
+		list := arg.(bson.A)
 		if len(list) == 0 {
-			return false, nil
+			return false
 		}
 		for _, want := range list {
-			ok, err := anyValue(values, true, func(v any) (bool, error) { return equalValues(v, want), nil })
-			if err != nil || !ok {
-				return false, err
+			if !anyValue(values, true, func(v any) bool { return equalValues(v, want) }) {
+				return false
 			}
 		}
-		return true, nil
+		return true
 	case "$elemMatch":
-		cond, isDoc := arg.(bson.D)
-		if !isDoc {
-			return false, invalid("$elemMatch needs a document")
-		}
-		return anyValue(values, false, func(v any) (bool, error) {
+		cond := arg.(bson.D)
+		return anyValue(values, false, func(v any) bool {
 			a, isArr := v.(bson.A)
 			if !isArr {
-				return false, nil
+				return false
 			}
-			for _, el := range a {
-				var ok bool
-				var err error
+			return slices.ContainsFunc(a, func(el any) bool {
 				if isOperatorDoc(cond) {
-					ok, err = matchConditions([]any{el}, cond)
-				} else if d, isDoc := el.(bson.D); isDoc {
-					ok, err = matchQuery(d, cond)
+					return m.conditions([]any{el}, cond)
 				}
-				if err != nil || ok {
-					return ok, err
-				}
-			}
-			return false, nil
+				d, isDoc := el.(bson.D)
+				return isDoc && m.query(d, cond)
+			})
 		})
 	case "$not":
-		var ok bool
-		var err error
 		switch x := arg.(type) {
 		case bson.D:
-			ok, err = matchConditions(values, x)
+			return !m.conditions(values, x)
 		case bson.Regex:
-			ok, err = anyValue(values, true, func(v any) (bool, error) { return regexMatches(x.Pattern, x.Options, v) })
-		default:
-			return false, invalid("$not needs a document of conditions or a regular expression")
+			return !anyValue(values, true, func(v any) bool { return m.regexMatches(x.Pattern, x.Options, v) })
 		}
-		return !ok, err
 	}
-	return false, invalid("the query operator %s is not supported in a watch filter on the embedded data store", op)
-}
-
-// compileRegex reads $regex (a string or a BSON regex) with the $options beside it.
-func compileRegex(arg any, all bson.D) (*regexp.Regexp, error) {
-	var pattern, opts string
-	switch x := arg.(type) {
-	case string:
-		pattern = x
-	case bson.Regex:
-		pattern, opts = x.Pattern, x.Options
-	default:
-		return nil, invalid("$regex needs a string")
-	}
-	if o, ok := get(all, "$options"); ok {
-		s, isStr := o.(string)
-		if !isStr {
-			return nil, invalid("$options needs a string")
-		}
-		opts = s
-	}
-	return goRegex(pattern, opts)
+	return false
 }
 
 func goRegex(pattern, opts string) (*regexp.Regexp, error) {
@@ -389,41 +472,24 @@ func goRegex(pattern, opts string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-func regexMatches(pattern, opts string, v any) (bool, error) {
-	s, ok := v.(string)
-	if !ok {
-		return false, nil
-	}
-	re, err := goRegex(pattern, opts)
-	if err != nil {
-		return false, err
-	}
-	return re.MatchString(s), nil
-}
-
 // hasType is $type: a BSON type's alias ("string", "objectId", "number", ...) or number.
-func hasType(v any, want any) (bool, error) {
+func hasType(v any, want any) bool {
 	if list, ok := want.(bson.A); ok {
-		for _, w := range list {
-			if ok, err := hasType(v, w); err != nil || ok {
-				return ok, err
-			}
-		}
-		return false, nil
+		return slices.ContainsFunc(list, func(w any) bool { return hasType(v, w) })
 	}
 	name := bsonTypeName(v)
 	switch w := want.(type) {
 	case string:
 		if w == "number" {
-			return isNumber(v), nil
+			return isNumber(v)
 		}
-		return name == w, nil
+		return name == w
 	case int32, int64, float64:
 		n, _ := asInt(w)
 		code, ok := bsonTypeCodes[name]
-		return ok && code == n, nil
+		return ok && code == n
 	}
-	return false, invalid("$type needs a type name or number")
+	return false
 }
 
 var bsonTypeCodes = map[string]int{

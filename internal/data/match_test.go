@@ -1,6 +1,7 @@
 package data
 
 import (
+	"fmt"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,14 +52,16 @@ func TestMatcher(t *testing.T) {
 		{d("fullDocument.n", d("$type", "double")), true},
 		{d("fullDocument.n", d("$type", "number")), true},
 		{d("fullDocument._id", d("$type", int32(16))), true},
+		{d("fullDocument.tags", d("$type", "string")), true}, // into the array, as MongoDB
+		{bson.D{{Key: "operationType", Value: "insert"}, {Key: "$comment", Value: "why"}}, true},
 	} {
 		m, err := compileMatch(c.q)
 		if err != nil {
 			t.Errorf("%v: %v", c.q, err)
 			continue
 		}
-		if got, err := m.matches(ev); err != nil || got != c.want {
-			t.Errorf("%v matches = %v (%v), want %v", c.q, got, err, c.want)
+		if got := m.matches(ev); got != c.want {
+			t.Errorf("%v matches = %v, want %v", c.q, got, c.want)
 		}
 	}
 	for _, bad := range []bson.D{
@@ -67,9 +70,22 @@ func TestMatcher(t *testing.T) {
 		d("$or", "not an array"),
 		d("$or", bson.A{d("fullDocument.x", d("$expr", int32(1)))}),
 		d("fullDocument.x", d("$regex", "(")),
+		d("fullDocument.x", d("$type", true)),
+		d("fullDocument.x", d("$in", make(bson.A, 1001))),
+		d("fullDocument.x", d("$size", "two")),
+		d("fullDocument.x", d("$elemMatch", "x")),
+		d("$or", manyRegexes(17)),
 	} {
 		if _, err := compileMatch(bad); err == nil {
 			t.Errorf("%v was accepted", bad)
 		}
 	}
+}
+
+func manyRegexes(n int) bson.A {
+	out := bson.A{}
+	for i := range n {
+		out = append(out, bson.D{{Key: "fullDocument.s", Value: bson.Regex{Pattern: fmt.Sprintf("^%d", i)}}})
+	}
+	return out
 }

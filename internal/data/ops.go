@@ -69,20 +69,21 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		defer cancel()
 	}
 	if src.Embedded && writtenNamespace(action, req.ns, arg) == req.ns {
-		// Writes to one namespace of the embedded store take turns (see lockWrites), and
-		// what each did goes to the change feed before the next starts.
-		unlock, err := src.lockWrites(ctx, req.ns)
+		// Writes to one namespace of the embedded store take turns when they must (see
+		// beginWrite), and what a recorded write did goes to the change feed before the
+		// next starts.
+		turn, err := src.beginWrite(ctx, req.ns, !caller.System && isUpdate(action))
 		if err != nil {
 			return nil, err
 		}
-		req.recording = src.feed.recording(req.ns)
+		req.recording = turn.recording
 		defer func() {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if perr := src.feed.publish(pctx, req.events); perr != nil {
-				src.log.Error("change feed: publishing a write's events failed; watches miss them", "namespace", req.ns, "events", len(req.events), "err", perr)
+			if perr := src.feed.publish(pctx, turn.hold, req.events); perr != nil {
+				src.log.Error("change feed: publishing a write's events failed; this node's watches of the collection were ended, other nodes' miss them", "namespace", req.ns, "events", len(req.events), "err", perr)
 			}
-			unlock()
+			turn.unlock()
 		}()
 	}
 	if src.wrote != nil {
@@ -128,6 +129,16 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		return nil, invalid("watch is a streaming call: use GET functions/call (callFunctionStreaming)")
 	}
 	return nil, &Error{Kind: KindUnknownAction, Message: fmt.Sprintf("function not found: '%s' (the MongoDB service has no such action)", action)}
+}
+
+// isUpdate reports whether action is an update computed from the document it reads (for
+// users, in Go: see userUpdate).
+func isUpdate(action string) bool {
+	switch action {
+	case "updateOne", "updateMany", "findOneAndUpdate", "findOneAndReplace":
+		return true
+	}
+	return false
 }
 
 // writtenNamespace is the namespace ("db.coll") an action writes, "*" for an aggregation

@@ -15,20 +15,42 @@ import (
 // change until its events are published, so what it records is exactly what it did, and
 // the events of one namespace are published in the order their writes committed.
 
-// lockWrites takes the write lock of a namespace of the embedded store: this process's,
-// and, when nodes share the store through PostgreSQL, PostgreSQL's advisory lock for it,
-// so that writes to one namespace take turns on every node.
-func (src *Source) lockWrites(ctx context.Context, ns string) (func(), error) {
-	unlock := src.lockNamespace(ns)
-	if src.feed == nil || src.feed.relay == nil {
-		return unlock, nil
+// writeTurn is a write's turn on a namespace of the embedded store.
+type writeTurn struct {
+	// recording is set when the write must record its changes for the feed.
+	recording bool
+	hold      *pgHold // PostgreSQL's advisory lock, when nodes share the store
+	unlock    func()
+}
+
+// beginWrite takes a write's turn on a namespace of the embedded store. Writes that need
+// no one else out of the way (no watch to record for, not a user's update) share the
+// namespace; a write that records its changes, or a user's update (computed from the
+// document it read), has it alone, and when nodes share the store through PostgreSQL also
+// holds PostgreSQL's advisory lock for it, so that such writes take turns on every node.
+// A watch opens between writes (see watchFeed), so a write that shares the namespace can
+// have no watch to record for.
+func (src *Source) beginWrite(ctx context.Context, ns string, alone bool) (*writeTurn, error) {
+	l := src.namespaceLock(ns)
+	if !alone {
+		l.RLock()
+		if !src.feed.recording(ns) {
+			return &writeTurn{unlock: l.RUnlock}, nil
+		}
+		l.RUnlock()
 	}
-	release, err := src.feed.relay.lock(ctx, ns)
-	if err != nil {
-		unlock()
-		return nil, err
+	l.Lock()
+	t := &writeTurn{recording: src.feed.recording(ns), unlock: l.Unlock}
+	if t.recording && src.feed.relay != nil {
+		hold, err := src.feed.relay.lock(ctx, ns)
+		if err != nil {
+			l.Unlock()
+			return nil, err
+		}
+		t.hold = hold
+		t.unlock = func() { hold.release(); l.Unlock() }
 	}
-	return func() { release(); unlock() }, nil
+	return t, nil
 }
 
 // record notes one document's change for the feed, when this write is recorded. A change
@@ -200,6 +222,12 @@ func (r *request) recordedSystemDelete(ctx context.Context, query bson.D, many b
 // back whole (returnNewDocument or not) so that its insert event is complete.
 func (r *request) recordedSystemFindOneAnd(ctx context.Context, filter, sort, proj bson.D, isDelete, replacement, upsert, returnNew bool,
 	run func(filter any, upsert bool, after options.ReturnDocument, proj bson.D) (bson.D, error)) (any, error) {
+	if len(proj) > 0 {
+		// Checked before anything is written: the projection is applied here in Go.
+		if _, err := project(bson.D{}, proj); err != nil {
+			return nil, err
+		}
+	}
 	pres, err := r.findAll(ctx, nonNil(filter), sort, 1)
 	if err != nil {
 		return nil, err

@@ -65,15 +65,13 @@ type Source struct {
 	// feed carries the embedded store's committed writes to its watches (nil for MongoDB).
 	feed *feed
 
-	nsLocks sync.Map // namespace → *sync.Mutex, for users' updates on the embedded engine
+	nsLocks sync.Map // namespace → *sync.RWMutex: writes' turns on the embedded engine (see beginWrite)
 }
 
-// lockNamespace takes the lock of a namespace and returns its release.
-func (src *Source) lockNamespace(ns string) func() {
-	m, _ := src.nsLocks.LoadOrStore(ns, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
+// namespaceLock is the lock of a namespace's writes.
+func (src *Source) namespaceLock(ns string) *sync.RWMutex {
+	m, _ := src.nsLocks.LoadOrStore(ns, &sync.RWMutex{})
+	return m.(*sync.RWMutex)
 }
 
 // Open connects to every data source of the app, starting the embedded engine for those

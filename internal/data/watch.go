@@ -23,6 +23,7 @@ type ChangeStream struct {
 	sub   *subscription
 	ids   bson.A
 	match *matcher
+	n     uint64 // events given to the caller, which numbers them
 }
 
 // Watch opens a change stream on the collection of arg ({database, collection[, ids]
@@ -67,11 +68,11 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 	}
 	s := &ChangeStream{req: req}
 	if !caller.System {
-		fq, _, err := req.rules.ApplyFilters(caller.Env)
+		fq, fp, err := req.rules.ApplyFilters(caller.Env)
 		if err != nil {
 			return nil, req.ruleError(err)
 		}
-		if len(fq) > 0 {
+		if len(fq) > 0 || len(fp) > 0 {
 			return nil, notPermitted("watch is not available to users on '%s': a filter of its rules applies, and filters cannot be applied to change events", req.ns)
 		}
 		if s.sc, err = req.scope(false); err != nil {
@@ -144,9 +145,6 @@ func (s *ChangeStream) redact(ev bson.D) (bson.D, error) {
 		case "fullDocument":
 			e.Value = visible
 		case "updateDescription":
-			if s.all {
-				break
-			}
 			desc, _ := e.Value.(bson.D)
 			e.Value = s.redactUpdate(desc, visible)
 		case "fullDocumentBeforeChange":
@@ -158,7 +156,8 @@ func (s *ChangeStream) redact(ev bson.D) (bson.D, error) {
 }
 
 // redactUpdate keeps, of an update's description, the updated fields that are in the
-// visible document and the removed fields the caller could read.
+// visible document, with their values as the visible document has them (a subdocument
+// cut as the caller sees it), and the removed fields the caller could read.
 func (s *ChangeStream) redactUpdate(desc, visible bson.D) bson.D {
 	readable := func(path string) bool {
 		ok, err := s.req.rules.Queryable(s.req.caller.Env, s.sc.projection, path)
@@ -171,8 +170,8 @@ func (s *ChangeStream) redactUpdate(desc, visible bson.D) bson.D {
 			fields, _ := e.Value.(bson.D)
 			kept := bson.D{}
 			for _, f := range fields {
-				if _, ok := lookupPath(visible, f.Key); ok {
-					kept = append(kept, f)
+				if v, ok := lookupPath(visible, f.Key); ok {
+					kept = append(kept, bson.E{Key: f.Key, Value: v})
 				}
 			}
 			e.Value = kept
@@ -228,7 +227,7 @@ func (r *request) checkEventFilter(filter bson.D, sc scope) error {
 // Close ends the stream.
 func (s *ChangeStream) Close(ctx context.Context) error {
 	if s.sub != nil {
-		s.sub.end(nil)
+		s.sub.close()
 		return nil
 	}
 	return s.cs.Close(ctx)
@@ -250,9 +249,10 @@ func (src *Source) watchFeed(s *ChangeStream, ids bson.A, filter bson.D) (*Chang
 	}
 	// Taken between writes: a write in progress on this collection is published before
 	// the watch starts, and every later one is recorded for it.
-	unlock := src.lockNamespace(s.req.ns)
+	l := src.namespaceLock(s.req.ns)
+	l.Lock()
 	sub, err := src.feed.subscribe(s.req.ns, user)
-	unlock()
+	l.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -264,29 +264,24 @@ func (src *Source) watchFeed(s *ChangeStream, ids bson.A, filter bson.D) (*Chang
 // ids and filter select.
 func (s *ChangeStream) nextFromFeed(ctx context.Context) (bson.D, error) {
 	for {
-		d, err := s.sub.next(ctx)
+		ev, err := s.sub.next(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if s.ids != nil && !slices.ContainsFunc(s.ids, func(id any) bool { return equalValues(id, d.ev.Key) }) {
+		if s.ids != nil && !slices.ContainsFunc(s.ids, func(id any) bool { return equalValues(id, ev.Key) }) {
 			continue
 		}
-		out, err := s.redactFeedEvent(d.ev, d.mongoEvent())
+		out, err := s.redactFeedEvent(ev, s.n+1)
 		if err != nil {
 			return nil, err
 		}
 		if out == nil {
 			continue
 		}
-		if s.match != nil {
-			ok, err := s.match.matches(out)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
+		if s.match != nil && !s.match.matches(out) {
+			continue
 		}
+		s.n++
 		return out, nil
 	}
 }
@@ -296,7 +291,7 @@ func (s *ChangeStream) nextFromFeed(ctx context.Context) (bson.D, error) {
 // Services did): fullDocument as a find would show it, of updateDescription only fields it
 // may read, and, for a document that left its view or was deleted, only the key. The
 // document before the change is never shown.
-func (s *ChangeStream) redactFeedEvent(ev *changeEvent, full bson.D) (bson.D, error) {
+func (s *ChangeStream) redactFeedEvent(ev *changeEvent, seq uint64) (bson.D, error) {
 	var post bson.D
 	if s.req.caller.System {
 		post = ev.Post
@@ -316,10 +311,11 @@ func (s *ChangeStream) redactFeedEvent(ev *changeEvent, full bson.D) (bson.D, er
 		if pre == nil && post == nil {
 			return nil, nil
 		}
-		if ev.Op == "update" && pre != nil && post != nil && sameDocument(pre, post) {
+		if (ev.Op == "update" || ev.Op == "replace") && pre != nil && post != nil && sameDocument(pre, post) {
 			return nil, nil // only what the caller may not read changed
 		}
 	}
+	full := ev.mongoEvent(seq)
 	out := make(bson.D, 0, len(full))
 	for _, e := range full {
 		switch e.Key {
@@ -335,7 +331,7 @@ func (s *ChangeStream) redactFeedEvent(ev *changeEvent, full bson.D) (bson.D, er
 			case s.req.caller.System:
 			case post == nil:
 				e.Value = bson.D{{Key: "updatedFields", Value: bson.D{}}, {Key: "removedFields", Value: bson.A{}}, {Key: "truncatedArrays", Value: bson.A{}}}
-			case !s.all:
+			default:
 				desc, _ := e.Value.(bson.D)
 				e.Value = s.redactUpdate(desc, post)
 			}
