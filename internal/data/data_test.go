@@ -460,3 +460,29 @@ func TestWhatEmptiesTheCustomDataCache(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsupportedSaysWhat: what the embedded engine lacks is refused with a message that
+// names the stage, accumulator or option and says how to get it, without the engine's
+// internals (FerretDB printed Go pointers for arrayFilters).
+func TestUnsupportedSaysWhat(t *testing.T) {
+	_, src := openTest(t)
+	if !src.Embedded {
+		t.Skip("a real MongoDB has these")
+	}
+	exec(t, src, system, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "a", Value: bson.A{int32(1)}}}}))
+	for want, c := range map[string]struct {
+		action string
+		arg    bson.D
+	}{
+		"the $group accumulator $push":       {"aggregate", ns("Item", bson.E{Key: "pipeline", Value: bson.A{bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: nil}, {Key: "x", Value: bson.D{{Key: "$push", Value: "$a"}}}}}}}})},
+		"the aggregation stage $graphLookup": {"aggregate", ns("Item", bson.E{Key: "pipeline", Value: bson.A{bson.D{{Key: "$graphLookup", Value: bson.D{}}}}})},
+		"the option arrayFilters": {"updateMany", ns("Item", bson.E{Key: "query", Value: bson.D{}}, bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "a.$[e]", Value: int32(1)}}}}},
+			bson.E{Key: "arrayFilters", Value: bson.A{bson.D{{Key: "e", Value: int32(1)}}}})},
+	} {
+		_, err := src.Execute(context.Background(), system, c.action, c.arg)
+		var de *Error
+		if !errors.As(err, &de) || de.Kind != KindUnsupported || !strings.Contains(de.Message, want) || !strings.Contains(de.Message, "--mongodb-uri") || strings.Contains(de.Message, "0x") {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+}

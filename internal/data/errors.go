@@ -3,6 +3,7 @@ package data
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
@@ -57,9 +58,33 @@ func mongoError(what string, err error) error {
 	var se mongo.ServerError
 	if errors.As(err, &se) || mongo.IsDuplicateKeyError(err) {
 		if se != nil && (se.HasErrorCode(238) || se.HasErrorCode(115)) { // NotImplemented, CommandNotSupported
-			return &Error{Kind: KindUnsupported, Message: fmt.Sprintf("%s: not supported by this data source: %v", what, err), Err: err}
+			return &Error{Kind: KindUnsupported, Message: fmt.Sprintf("%s: %s is not supported by the embedded data store (FerretDB v1.24); connect this data source to MongoDB (--mongodb-uri) to use it", what, unsupportedFeature(err)), Err: err}
 		}
 		return &Error{Kind: KindMongo, Message: fmt.Sprintf("%s: %v", what, err), Err: err}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// The shapes of FerretDB's "not implemented" messages, and what each names.
+var notImplemented = []struct {
+	re   *regexp.Regexp
+	name string // with $1 for the match
+}{
+	{regexp.MustCompile(`support for field "([^"]+)"`), "the option $1"},
+	{regexp.MustCompile("`aggregate` stage \"([^\"]+)\""), "the aggregation stage $1"},
+	{regexp.MustCompile(`(\$\w+) accumulator "([^"]+)"`), "the $1 accumulator $2"},
+	{regexp.MustCompile(`[Oo]perator (\$\w+)`), "the operator $1 (in $$expr or $$match)"},
+	{regexp.MustCompile(`"(\$\w+)"`), "$1"},
+}
+
+// unsupportedFeature names what a "not implemented" error is about, without the engine's
+// internals (FerretDB's messages may print Go values).
+func unsupportedFeature(err error) string {
+	msg := err.Error()
+	for _, n := range notImplemented {
+		if m := n.re.FindStringSubmatchIndex(msg); m != nil {
+			return string(n.re.ExpandString(nil, n.name, msg, m))
+		}
+	}
+	return "this operation"
 }
