@@ -23,22 +23,8 @@ func TestCompat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compatibility suite skipped in -short mode")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is required in CI for the realm-web compatibility suite")
-		}
-		t.Skip("node not installed: the realm-web compatibility suite needs Node 20")
-	}
+	node, compat := realmWeb(t)
 	root := repoRoot(t)
-	compat := filepath.Join(root, "compat")
-	if _, err := os.Stat(filepath.Join(compat, "node_modules", "realm-web", "package.json")); err != nil {
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = compat
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in compat/: %v\n%s", err, out)
-		}
-	}
 
 	catcher, err := mailtest.Start()
 	if err != nil {
@@ -84,6 +70,28 @@ func TestCompat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compatibility suite failed: %v\nserver log:\n%s", err, srv.log.String())
 	}
+}
+
+// realmWeb returns Node and the compat/ directory with realm-web 2.0.1 installed (npm ci
+// when it is not), or skips the test without Node (fails it in CI).
+func realmWeb(t *testing.T) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is required in CI for the realm-web tests")
+		}
+		t.Skip("node not installed: the realm-web tests need Node 20")
+	}
+	dir = filepath.Join(repoRoot(t), "compat")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "realm-web", "package.json")); err != nil {
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in compat/: %v\n%s", err, out)
+		}
+	}
+	return node, dir
 }
 
 func listen(t *testing.T) net.Listener {

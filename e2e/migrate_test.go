@@ -55,24 +55,14 @@ func TestMigrationFromAppServices(t *testing.T) {
 	}
 
 	srv := startServerEnv(t, []string{"WARDEN_SECRET_CUSTOMTOKENKEY=" + rcCustomTokenKey}, "--app", app, "--data", data, "--secrets", secrets)
-	base := srv.URL + "/api/client/v2.0/app/" + rcAppID
-	st, _, body := call(t, "POST", base+"/auth/providers/custom-token/login", "", map[string]any{"token": rcCreateJWT(rcAppID)})
-	if st != 200 || body["user_id"] != "64a1f0c2e4b0a1b2c3d4e5f6" {
-		t.Fatalf("the custom JWT user's login: %d %v", st, body)
-	}
-	login := func(pw string) (int, map[string]any) {
-		st, _, body := call(t, "POST", base+"/auth/providers/local-userpass/login", "", map[string]any{"username": "migrated@example.com", "password": pw})
-		return st, body
-	}
-	if st, _ := login("any-password"); st != 401 {
-		t.Fatalf("a migrated account logged in before a reset: %d", st)
-	}
-	pw := "new-password-realm_tests_do_reset"
-	if st, _, body := call(t, "POST", base+"/auth/providers/local-userpass/reset/call", "", map[string]any{"email": "migrated@example.com", "password": pw, "arguments": []any{}}); st != 204 {
-		t.Fatalf("reset by function: %d %v", st, body)
-	}
-	if st, body := login(pw); st != 200 || body["user_id"] != "64a1f0c2e4b0a1b2c3d4e600" {
-		t.Fatalf("login after the reset: %d %v", st, body)
+	// The real realm-web logs both users in, with the ids App Services gave them.
+	node, compat := realmWeb(t)
+	script := exec.Command(node, filepath.Join("scenarios", "migrated-users.js"))
+	script.Dir = compat
+	script.Env = append(os.Environ(), "WARDEN_URL="+srv.URL, "APP_ID="+rcAppID, "JWT="+rcCreateJWT(rcAppID),
+		"JWT_USER_ID=64a1f0c2e4b0a1b2c3d4e5f6", "EMAIL=migrated@example.com", "EMAIL_USER_ID=64a1f0c2e4b0a1b2c3d4e600")
+	if out, err := script.CombinedOutput(); err != nil || !strings.Contains(string(out), "migrated users: ok") {
+		t.Fatalf("realm-web with the migrated users: %v\n%s\nserver log:\n%s", err, out, srv.log.String())
 	}
 }
 
