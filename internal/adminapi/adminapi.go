@@ -26,6 +26,7 @@ import (
 	"github.com/wardenauth/warden/internal/auth"
 	"github.com/wardenauth/warden/internal/clientip"
 	"github.com/wardenauth/warden/internal/ejson"
+	"github.com/wardenauth/warden/internal/httpjson"
 	"github.com/wardenauth/warden/internal/httplog"
 	"github.com/wardenauth/warden/internal/store"
 )
@@ -95,7 +96,7 @@ func New(svc *auth.Service, opts Options) http.Handler {
 		mux.Handle(rt.method+" "+Prefix+rt.path, a.wrap(rt.h(a)))
 	}
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{"no such admin endpoint: " + r.Method + " " + r.URL.Path, "NotFound"})
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such admin endpoint: " + r.Method + " " + r.URL.Path, ErrorCode: "NotFound"})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -116,18 +117,9 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	})
 }
 
-type errorBody struct {
-	Error     string `json:"error"`
-	ErrorCode string `json:"error_code"`
-}
+type errorBody = httpjson.ErrorBody
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 // errorMapping turns the core's errors into statuses for the admin API.
 var errorMapping = []struct {
@@ -152,14 +144,8 @@ var errorMapping = []struct {
 }
 
 func (a *api) wrap(h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return httpjson.Recover(a.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		defer func() {
-			if v := recover(); v != nil {
-				a.log.ErrorContext(ctx, "admin API panic", "path", r.URL.Path, "panic", v)
-				writeJSON(w, http.StatusInternalServerError, errorBody{"internal server error", "InternalServerError"})
-			}
-		}()
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		admin, err := a.svc.AdminAuthenticate(ctx, strings.TrimSpace(tok))
 		if err == nil {
@@ -181,19 +167,19 @@ func (a *api) wrap(h handler) http.Handler {
 		if errors.As(err, &ae) {
 			for _, m := range errorMapping {
 				if errors.Is(ae.Kind, m.kind) {
-					writeJSON(w, m.status, errorBody{ae.Message, m.code})
+					writeJSON(w, m.status, errorBody{Error: ae.Message, ErrorCode: m.code})
 					return
 				}
 			}
 		}
 		var be *badRequest
 		if errors.As(err, &be) {
-			writeJSON(w, http.StatusBadRequest, errorBody{be.msg, "BadRequest"})
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: be.msg, ErrorCode: "BadRequest"})
 			return
 		}
 		a.log.ErrorContext(ctx, "admin request failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{"internal server error", "InternalServerError"})
-	})
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error", ErrorCode: "InternalServerError"})
+	}))
 }
 
 type badRequest struct{ msg string }

@@ -22,6 +22,7 @@ import (
 	"github.com/wardenauth/warden/internal/auth/provider"
 	"github.com/wardenauth/warden/internal/clientip"
 	"github.com/wardenauth/warden/internal/ejson"
+	"github.com/wardenauth/warden/internal/httpjson"
 	"github.com/wardenauth/warden/internal/metrics"
 	"github.com/wardenauth/warden/internal/ratelimit"
 )
@@ -104,7 +105,7 @@ func New(svc *auth.Service, opts Options) http.Handler {
 	mux.HandleFunc("GET /.well-known/jwks.json", a.jwks)
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /readyz", a.handle(a.ready))
-	return a.accessLog(a.recoverPanics(a.cors(jsonFallbacks(mux, a))))
+	return a.accessLog(httpjson.Recover(a.log, a.cors(jsonFallbacks(mux, a))))
 }
 
 // handler is the one shape of the API's handlers: they write their answer and return
@@ -152,21 +153,6 @@ type statusProbe struct {
 func (p *statusProbe) Header() http.Header         { return p.header }
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(status int)      { p.status = status }
-
-func (a *api) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				a.log.ErrorContext(r.Context(), "panic while serving", "path", r.URL.Path, "panic", v)
-				writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal server error", ErrorCode: codeInternalServerError})
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
 
 // readObject reads the body as an Extended JSON object, bounded by MaxBodyBytes. An
 // empty body is an empty object.

@@ -2,7 +2,6 @@ package clientapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/wardenauth/warden/internal/auth"
+	"github.com/wardenauth/warden/internal/httpjson"
 )
 
 // Protocol error codes (the error_code strings the Realm SDKs know).
@@ -92,22 +92,9 @@ func (e *apiError) Error() string { return e.msg }
 func badRequest(msg string) error { return &apiError{http.StatusBadRequest, codeBadRequest, msg} }
 
 // writeJSON answers with a JSON body and exactly `Content-Type: application/json`.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":"internal server error","error_code":"InternalServerError"}`)
-	}
-	writeRaw(w, status, b)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
-func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
+func writeRaw(w http.ResponseWriter, status int, body []byte) { httpjson.WriteRaw(w, status, body) }
 
 // writeEmpty answers a success that has no body: no content type at all, which is what
 // realm-web reads as an empty result.
@@ -116,10 +103,7 @@ func writeEmpty(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
-type errorBody struct {
-	Error     string `json:"error"`
-	ErrorCode string `json:"error_code"`
-}
+type errorBody = httpjson.ErrorBody
 
 // writeError answers err in the protocol's error shape.
 func (a *api) writeError(ctx context.Context, w http.ResponseWriter, err error) {
