@@ -206,6 +206,7 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 	user, created, err := s.store.LogIn(ctx, store.LoginParams{
 		AppID:    app.ClientAppID,
 		UserID:   ident.UserID,
+		APIKeyID: ident.APIKeyID,
 		Identity: identity,
 		NewUser:  store.User{ID: bson.NewObjectID().Hex(), Type: store.UserTypeNormal, CreatedAt: now},
 		Session:  sess,

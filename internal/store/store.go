@@ -177,7 +177,11 @@ type LoginParams struct {
 	// UserID, when set, logs in as this existing user directly (API keys prove their
 	// owner, not an identity); Identity then only names the provider and key for the
 	// session, and no identity row is looked up or created.
-	UserID   string
+	UserID string
+	// APIKeyID, when set, is the API key the login used: the session is opened only if
+	// the key still exists and is enabled, in the same transaction, so that a session never
+	// outlives its key.
+	APIKeyID string
 	Identity Identity
 	// NewUser is used only when no user owns the identity yet.
 	NewUser User

@@ -65,6 +65,9 @@ type Identity struct {
 	// UserID is set by providers whose credentials prove a user directly rather than an
 	// identity (API keys): the login is for this existing user.
 	UserID string
+	// APIKeyID is set when the credentials were an API key: the session is opened only
+	// while that key exists and is enabled (checked again in the login's transaction).
+	APIKeyID string
 }
 
 // Provider checks one type of credentials.

@@ -247,11 +247,11 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 			if disabled {
 				return store.ErrUserDisabled
 			}
-			if p.UserID != "" && p.Identity.ProviderType == "api-key" {
+			if p.APIKeyID != "" {
 				// The key may have been deleted or disabled since it was checked: a session
 				// must never outlive its key.
 				var keyDisabled bool
-				if err := tx.QueryRowContext(ctx, `SELECT disabled FROM api_keys WHERE app_id = $1 AND id = $2`+s.d.ForShare, p.AppID, p.Identity.ID).Scan(&keyDisabled); err != nil {
+				if err := tx.QueryRowContext(ctx, `SELECT disabled FROM api_keys WHERE app_id = $1 AND id = $2`+s.d.ForShare, p.AppID, p.APIKeyID).Scan(&keyDisabled); err != nil {
 					return fmt.Errorf("reading api key: %w", notFound(err))
 				}
 				if keyDisabled {

@@ -29,7 +29,7 @@ func testKeyDeletionDuringKeyLogin(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			p := login("api-key", keyID, nil)
-			p.UserID = u.ID
+			p.UserID, p.APIKeyID = u.ID, keyID
 			if _, _, err := s.LogIn(ctx, p); err == nil {
 				mu.Lock()
 				sessions = append(sessions, p.Session.ID)
@@ -48,7 +48,7 @@ func testKeyDeletionDuringKeyLogin(t *testing.T, s store.Store) {
 		}
 	}
 	p := login("api-key", keyID, nil)
-	p.UserID = u.ID
+	p.UserID, p.APIKeyID = u.ID, keyID
 	if _, _, err := s.LogIn(ctx, p); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("login with a deleted key: err = %v, want ErrNotFound", err)
 	}

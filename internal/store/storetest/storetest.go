@@ -465,7 +465,7 @@ func testUserAPIKeys(t *testing.T, s store.Store) {
 
 	// A login with the key opens a session for its owner; disabling the key ends it.
 	p := login("api-key", k1.ID, nil)
-	p.UserID = u.ID
+	p.UserID, p.APIKeyID = u.ID, k1.ID
 	owner, created, err := s.LogIn(ctx, p)
 	must(t, err)
 	if created || owner.ID != u.ID || len(owner.Identities) != 1 {
@@ -481,7 +481,7 @@ func testUserAPIKeys(t *testing.T, s store.Store) {
 	}
 	must(t, s.SetAPIKeyDisabled(ctx, app, k1.ID, false))
 	p2 := login("api-key", k2.ID, nil)
-	p2.UserID = u.ID
+	p2.UserID, p2.APIKeyID = u.ID, k2.ID
 	_, _, err = s.LogIn(ctx, p2)
 	must(t, err)
 	must(t, s.DeleteAPIKey(ctx, app, k2.ID))
@@ -506,7 +506,7 @@ func testUserAPIKeys(t *testing.T, s store.Store) {
 		t.Fatalf("key of a deleted user found: %v", err)
 	}
 	p3 := login("api-key", k1.ID, nil)
-	p3.UserID = u.ID
+	p3.UserID, p3.APIKeyID = u.ID, k1.ID
 	if _, _, err := s.LogIn(ctx, p3); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("login as a deleted user err = %v", err)
 	}

@@ -78,7 +78,7 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 	if k.Disabled {
 		return provider.Identity{}, provider.ErrInvalidCredentials
 	}
-	return provider.Identity{ID: k.ID, UserID: k.UserID}, nil
+	return provider.Identity{ID: k.ID, UserID: k.UserID, APIKeyID: k.ID}, nil
 }
 
 // LinkRefusal implements provider.Unlinkable: a key logs in as its owner already.
