@@ -25,7 +25,7 @@ import (
 )
 
 // SDKVersion is reported to the server as options.device.sdkVersion.
-const SDKVersion = "warden-go/0.1.0"
+const SDKVersion = "warden-go/0.2.0"
 
 // App is one App Services app as seen from this device. It is safe for concurrent use.
 type App struct {

@@ -29,9 +29,11 @@ type Event struct {
 	PreviousProvider string
 }
 
-// Subscribe calls fn after every change of the App's users (log in, log out, switch,
-// removal, deletion, token refresh). fn runs on the goroutine that made the change and
-// must not block. The returned function unsubscribes.
+// Subscribe calls fn after every change this App makes to its users (log in, log out,
+// switch, removal, deletion, token refresh, a storage error); changes taken in from
+// another App on the same storage (ReloadUsers) are not told. fn runs on the goroutine
+// that made the change, once the App's locks are let go (it may call the App), and must
+// not block for long. The returned function unsubscribes.
 func (a *App) Subscribe(fn func(Event)) (unsubscribe func()) {
 	a.mu.Lock()
 	id := a.nextSub

@@ -59,6 +59,9 @@ func (m *MemoryStorage) Update(_ context.Context, appID string, change func([]by
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next, err := change(append([]byte(nil), m.data[appID]...))
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func (m *MemoryStorage) Update(_ context.Context, appID string, change func([]by
 // FileStorage keeps each app's state in one file, DIR/<app id>.json, readable only by
 // its owner (0600), replaced atomically on every save. Several processes may share a
 // directory: an App merges its changes into the file under a file lock (see Updater and
-// App.Sync), so no process's login, refresh or removal is lost.
+// App.ReloadUsers), so no process's login, refresh or removal is lost.
 type FileStorage struct {
 	Dir string
 	mu  sync.Mutex
@@ -124,8 +127,9 @@ func (f *FileStorage) Save(_ context.Context, appID string, data []byte) error {
 }
 
 // Update implements Updater: it holds an exclusive lock on DIR/.<app id>.lock (flock, so
-// other processes wait too; on systems without flock, within this process only) while it
-// reads the state, runs change and writes the result.
+// other processes wait too, until ctx ends; on systems without flock, such as Windows,
+// within this process only) while it reads the state, runs change and writes the result
+// (unless change reports it unchanged).
 func (f *FileStorage) Update(ctx context.Context, appID string, change func([]byte) ([]byte, error)) error {
 	p, err := f.path(appID)
 	if err != nil {
@@ -136,7 +140,7 @@ func (f *FileStorage) Update(ctx context.Context, appID string, change func([]by
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
 		return err
 	}
-	unlock, err := lockFile(filepath.Join(f.Dir, "."+appID+".lock"))
+	unlock, err := lockFile(ctx, filepath.Join(f.Dir, "."+appID+".lock"))
 	if err != nil {
 		return err
 	}
@@ -146,6 +150,9 @@ func (f *FileStorage) Update(ctx context.Context, appID string, change func([]by
 		return err
 	}
 	next, err := change(cur)
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 )
 
 // Error is a failed request: the server's status, error_code and message.
@@ -123,6 +124,9 @@ const (
 func (u *User) request(ctx context.Context, method, path string, kind tokenKind, body, out any) error {
 	a := u.app
 	if kind == tokenRefresh {
+		// The refresh token may have been rotated by another App on the storage: a
+		// stale copy would end the session.
+		_ = a.sync(ctx, nil)
 		a.mu.Lock()
 		tok := u.refreshToken
 		a.mu.Unlock()
@@ -178,6 +182,37 @@ func (u *User) freshAccessToken(ctx context.Context) (string, uint64, error) {
 // and its rotated refresh token, rather than this App's stale copy; the new tokens are
 // written before the lock is let go.
 func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
+	return u.refresh(ctx, seen, false)
+}
+
+// refreshTimeout bounds a refresh made while the storage is held (other processes wait).
+const refreshTimeout = 30 * time.Second
+
+// refresh is refreshAfter; with force, the server is asked for a new token even when
+// another App refreshed meanwhile (RefreshAccessToken: fresh custom data).
+func (u *User) refresh(ctx context.Context, seen uint64, force bool) (string, error) {
+	o := u.refreshLocked(ctx, seen, force)
+	// Told once every lock is let go: a subscriber may call the App.
+	if o.storageErr != nil {
+		u.app.emit(Event{Kind: EventStorageError, Err: o.storageErr})
+	}
+	if o.loggedOutBy != nil {
+		u.app.emit(Event{Kind: EventLoggedOut, UserID: u.id, Err: o.loggedOutBy})
+	}
+	if o.refreshed {
+		u.app.emit(Event{Kind: EventTokenRefreshed, UserID: u.id})
+	}
+	return o.token, o.err
+}
+
+// refreshOutcome is what refreshLocked did, for refresh to tell.
+type refreshOutcome struct {
+	token                        string
+	refreshed                    bool
+	err, loggedOutBy, storageErr error
+}
+
+func (u *User) refreshLocked(ctx context.Context, seen uint64, force bool) refreshOutcome {
 	u.refreshMu.Lock()
 	defer u.refreshMu.Unlock()
 	a := u.app
@@ -192,7 +227,7 @@ func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 			rerr = ErrLoggedOut
 			return
 		}
-		if gen != seen && current != "" {
+		if gen != seen && current != "" && !force {
 			if exp, ok := tokenExpiry(current); ok && a.now().Add(a.margin).Before(exp) {
 				tok = current // another goroutine, or another App, refreshed meanwhile
 				return
@@ -206,7 +241,9 @@ func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 		if a.keepRefresh {
 			path = "/api/client/v2.0/auth/session"
 		}
-		err := a.do(ctx, http.MethodPost, path, refresh, nil, &res)
+		rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+		defer cancel()
+		err := a.do(rctx, http.MethodPost, path, refresh, nil, &res)
 		var e *Error
 		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
 			a.mu.Lock()
@@ -236,23 +273,12 @@ func (u *User) refreshAfter(ctx context.Context, seen uint64) (string, error) {
 		a.mu.Unlock()
 		tok, refreshed = res.AccessToken, true
 	}
-	serr := a.sync(ctx, func() { ran = true; refreshNow() })
+	serr := a.syncLocked(ctx, func() { ran = true; refreshNow() })
 	if !ran {
-		// The storage cannot be read: refresh all the same (this process keeps working;
-		// the failure was told as an EventStorageError).
+		// The storage cannot be read: refresh all the same (this process keeps working).
 		refreshNow()
 	}
-	if loggedOutBy != nil {
-		a.emit(Event{Kind: EventLoggedOut, UserID: u.id, Err: loggedOutBy})
-	}
-	if refreshed {
-		a.emit(Event{Kind: EventTokenRefreshed, UserID: u.id})
-	}
-	if rerr != nil {
-		return "", rerr
-	}
-	_ = serr
-	return tok, nil
+	return refreshOutcome{token: tok, refreshed: refreshed, err: rerr, loggedOutBy: loggedOutBy, storageErr: serr}
 }
 
 // forgetTokens logs u out locally after the server refused its refresh token.

@@ -66,8 +66,9 @@ type User struct {
 // ID is the user's id.
 func (u *User) ID() string { return u.id }
 
-// ProviderType is the provider the user first logged in with on this device.
-func (u *User) ProviderType() string { return u.providerType }
+// ProviderType is the provider of the user's current session on this device (the one it
+// last logged in with).
+func (u *User) ProviderType() string { u.app.mu.Lock(); defer u.app.mu.Unlock(); return u.providerType }
 
 // State is the user's state on this device.
 func (u *User) State() State { u.app.mu.Lock(); defer u.app.mu.Unlock(); return u.state }
@@ -102,13 +103,8 @@ func (u *User) Identities() []Identity {
 // The server writes it as canonical Extended JSON; it is decoded into maps and slices of
 // BSON values: int32 and int64 as stored, bson.DateTime, bson.ObjectID, float64, strings.
 func (u *User) CustomData() map[string]any {
-	claims := tokenClaims(u.AccessToken())
-	raw, ok := claims["user_data"]
+	b, ok := customDataClaim(u.AccessToken())
 	if !ok {
-		return map[string]any{}
-	}
-	b, err := json.Marshal(raw)
-	if err != nil {
 		return map[string]any{}
 	}
 	var d bson.D
@@ -123,13 +119,9 @@ func (u *User) CustomData() map[string]any {
 // pointer to a struct with bson tags, a *bson.D or a *bson.M). With no custom data, v is
 // left as it is.
 func (u *User) DecodeCustomData(v any) error {
-	raw, ok := tokenClaims(u.AccessToken())["user_data"]
+	b, ok := customDataClaim(u.AccessToken())
 	if !ok {
 		return nil
-	}
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return fmt.Errorf("client: custom data: %w", err)
 	}
 	var doc bson.Raw
 	if err := bson.UnmarshalExtJSON(b, true, &doc); err != nil {
@@ -165,7 +157,7 @@ func (u *User) RefreshAccessToken(ctx context.Context) error {
 	u.app.mu.Lock()
 	gen := u.tokenGen
 	u.app.mu.Unlock()
-	_, err := u.refreshAfter(ctx, gen)
+	_, err := u.refresh(ctx, gen, true)
 	return err
 }
 
@@ -295,6 +287,7 @@ func (r *FunctionResult) Decode(v any) error {
 // reached; the error is then a *ServerLogOutError.
 func (u *User) LogOut(ctx context.Context) error {
 	a := u.app
+	_ = a.sync(ctx, nil) // the session's current refresh token, should another App have rotated it
 	a.mu.Lock()
 	refresh := u.refreshToken
 	a.mu.Unlock()
@@ -323,14 +316,36 @@ func (u *User) LogOut(ctx context.Context) error {
 	return err
 }
 
-// tokenClaims decodes a JWT's payload without checking it.
-func tokenClaims(tok string) map[string]any {
+// customDataClaim is the user_data claim of an access token, as the server wrote it (its
+// fields in their order).
+func customDataClaim(tok string) (json.RawMessage, bool) {
+	b, ok := tokenPayload(tok)
+	if !ok {
+		return nil, false
+	}
+	var c struct {
+		UserData json.RawMessage `json:"user_data"`
+	}
+	if json.Unmarshal(b, &c) != nil || len(c.UserData) == 0 || string(c.UserData) == "null" {
+		return nil, false
+	}
+	return c.UserData, true
+}
+
+// tokenPayload is a JWT's payload, not checked.
+func tokenPayload(tok string) ([]byte, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return nil
+		return nil, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
+	return b, err == nil
+}
+
+// tokenClaims decodes a JWT's payload without checking it.
+func tokenClaims(tok string) map[string]any {
+	b, ok := tokenPayload(tok)
+	if !ok {
 		return nil
 	}
 	var m map[string]any

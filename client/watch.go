@@ -39,9 +39,10 @@ type WatchOptions struct {
 //	}
 //	if err := cs.Err(); err != nil { ... }
 //
-// A stream ends with an error when the user's session ends (the error is an *Error with
-// Code "InvalidSession"), when the server shuts down, or when the reader falls too far
-// behind. It is safe to Close from another goroutine.
+// A stream ends with an error when the user's session ends (an *Error with Code
+// "InvalidSession": IsInvalidSession and errors.Is(err, ErrInvalidSession) hold), when the
+// server shuts down, or when the reader falls too far behind. It is safe to Close from
+// another goroutine.
 type ChangeStream struct {
 	body    io.ReadCloser
 	lines   *bufio.Scanner
@@ -76,7 +77,9 @@ type ChangeEvent struct {
 }
 
 // Watch opens a change stream on the collection: realm-web's collection.watch(). The
-// stream is open (every later change is in it) when Watch returns. The App's HTTP client
+// stream is open (every later change is in it) when Watch returns, and lasts until Close,
+// an error, or the end of ctx (so pass a context that lives as long as the stream, not one
+// a deferred cancel ends when the function that opened it returns). The App's HTTP client
 // is used without its Timeout, which would cut the stream.
 func (c *MongoCollection) Watch(ctx context.Context, opts *WatchOptions) (*ChangeStream, error) {
 	arg := bson.D{{Key: "database", Value: c.db.name}, {Key: "collection", Value: c.name}}
@@ -147,9 +150,9 @@ func (a *App) openStream(ctx context.Context, path, bearer string) (*ChangeStrea
 	return &ChangeStream{body: res.Body, lines: lines, url: u}, nil
 }
 
-// Next waits for the next event and reports whether there is one; after false, Err says
-// why the stream ended (nil when it was closed or ctx ended). ctx bounds only this wait
-// when it ends the stream too: a canceled ctx closes the stream.
+// Next waits for the next event and reports whether there is one; after false, the stream
+// is over and Err says why (nil when it was closed, or when ctx ended). A ctx that ends
+// while Next waits closes the stream: do not give Next a per-call timeout to poll with.
 func (cs *ChangeStream) Next(ctx context.Context) bool {
 	if cs.err != nil {
 		return false
@@ -175,6 +178,9 @@ func (cs *ChangeStream) Next(ctx context.Context) bool {
 				}
 				if json.Unmarshal([]byte(text), &body) == nil {
 					e.Message, e.Code = body.Error, body.ErrorCode
+				}
+				if e.Code == CodeInvalidSession {
+					e.StatusCode = http.StatusUnauthorized // as the same refusal before the stream
 				}
 				cs.fail(e)
 				return false

@@ -59,7 +59,7 @@ func helperProcess() {
 		case "call":
 			_, err = app.CurrentUser().CallFunction(ctx, "sum", 1, 2)
 		case "users":
-			if err = app.Sync(ctx); err == nil {
+			if err = app.ReloadUsers(ctx); err == nil {
 				out += " " + describeUsers(app)
 			}
 		}
