@@ -112,18 +112,9 @@ func (f *FileStorage) Load(_ context.Context, appID string) ([]byte, error) {
 	return data, err
 }
 
-// Save implements Storage.
-func (f *FileStorage) Save(_ context.Context, appID string, data []byte) error {
-	p, err := f.path(appID)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
-		return err
-	}
-	return f.writeLocked(p, appID, data)
+// Save implements Storage: it replaces the state under the same lock as Update.
+func (f *FileStorage) Save(ctx context.Context, appID string, data []byte) error {
+	return f.Update(ctx, appID, func([]byte) ([]byte, error) { return data, nil })
 }
 
 // Update implements Updater: it holds an exclusive lock on DIR/.<app id>.lock (flock, so

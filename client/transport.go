@@ -221,15 +221,17 @@ func (u *User) refreshLocked(ctx context.Context, seen uint64, force bool) refre
 	refreshed, ran := false, false
 	refreshNow := func() {
 		a.mu.Lock()
-		current, refresh, gen := u.accessToken, u.refreshToken, u.tokenGen
+		current, refresh, gen, own := u.accessToken, u.refreshToken, u.tokenGen, u.refreshedGen
 		a.mu.Unlock()
 		if refresh == "" {
 			rerr = ErrLoggedOut
 			return
 		}
 		if gen != seen && current != "" && !force {
-			if exp, ok := tokenExpiry(current); ok && a.now().Add(a.margin).Before(exp) {
-				tok = current // another goroutine, or another App, refreshed meanwhile
+			// Another goroutine refreshed meanwhile (its token is new), or another App did
+			// (its token is used while it is fresh).
+			if exp, ok := tokenExpiry(current); gen == own || ok && a.now().Add(a.margin).Before(exp) {
+				tok = current
 				return
 			}
 		}
@@ -269,6 +271,7 @@ func (u *User) refreshLocked(ctx context.Context, seen uint64, force bool) refre
 				u.refreshToken = res.RefreshToken
 			}
 			u.tokenGen++
+			u.refreshedGen = u.tokenGen
 		}
 		a.mu.Unlock()
 		tok, refreshed = res.AccessToken, true

@@ -57,6 +57,7 @@ type User struct {
 	accessToken  string
 	refreshToken string
 	tokenGen     uint64 // counts access-token replacements
+	refreshedGen uint64 // the tokenGen of this App's last refresh of the user
 	activeAt     int64  // when it last became the active user (Unix ns)
 	deviceID     string
 	profile      Profile

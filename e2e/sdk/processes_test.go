@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -190,22 +188,12 @@ func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 // grace window after the other. Each takes the token the other rotated from the storage
 // instead of replaying its own stale copy, so the session lives on in both.
 func TestTwoProcessesRefreshInTurn(t *testing.T) {
-	clock := &stepClock{t: time.Now()}
-	h, closeStore, err := newHandlerWithClock(filepath.Join(t.TempDir(), "w.db"), appID, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeStore)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	url, clock := clockedServer(t)
 	dir := t.TempDir()
-	mine, err := client.New(appID, client.WithBaseURL(srv.URL), client.WithStorage(client.NewFileStorage(dir)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mine := appOn(t, url, client.NewFileStorage(dir))
 	register(t, mine, "z@example.com", "password-z")
 	z := logIn(t, mine, client.EmailPassword("z@example.com", "password-z"))
-	other := startHelper(t, srv.URL, dir) // loads z's tokens now; they go stale below
+	other := startHelper(t, url, dir) // loads z's tokens now; they go stale below
 	ctx := context.Background()
 	for round := range 3 {
 		if err := z.RefreshAccessToken(ctx); err != nil {
