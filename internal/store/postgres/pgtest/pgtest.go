@@ -115,6 +115,9 @@ func start() {
 // loopback port, that the test may stop and start again (to test a database outage).
 type Cluster struct {
 	bin, dir, data, port string
+	// Durable starts the server with fsync on (PostgreSQL's default), as production runs
+	// it; tests run with fsync off, since they never survive a machine crash.
+	Durable bool
 }
 
 // NewCluster makes (initdb) a cluster; Start starts it.
@@ -157,7 +160,11 @@ func (c *Cluster) URL() string {
 
 // Start starts the server and waits until it accepts connections.
 func (c *Cluster) Start() error {
-	opts := "-c listen_addresses=127.0.0.1 -p " + c.port + " -k " + c.dir + " -c fsync=off -c max_connections=300"
+	fsync := "off"
+	if c.Durable {
+		fsync = "on"
+	}
+	opts := "-c listen_addresses=127.0.0.1 -p " + c.port + " -k " + c.dir + " -c fsync=" + fsync + " -c max_connections=300"
 	return c.run(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-l", filepath.Join(c.dir, "pg.log"), "-w", "-o", opts, "start")
 }
 
