@@ -23,7 +23,10 @@ import (
 
 // startTodoServer runs the client API for examples/todo (rules, a hidden field, system
 // functions) with its data on the embedded store.
-func startTodoServer(t *testing.T) string {
+func startTodoServer(t *testing.T) string { return startTodoServerWith(t, clientapi.Options{}) }
+
+// startTodoServerWith is startTodoServer with options of the client API.
+func startTodoServerWith(t *testing.T, opts clientapi.Options) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -54,7 +57,7 @@ func startTodoServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(clientapi.New(svc, clientapi.Options{}))
+	srv := httptest.NewServer(clientapi.New(svc, opts))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -153,5 +156,45 @@ func TestWatch(t *testing.T) {
 	}
 	if _, err := items(bob).Watch(ctx, &client.WatchOptions{Filter: bson.D{{Key: "fullDocument.internalNote", Value: "x"}}}); err == nil {
 		t.Error("a filter on a hidden field was accepted")
+	}
+}
+
+// TestQuietStreamStillEndsWithItsReason: a stream that has been quiet for longer than the
+// per-event write timeout still gets its closing error event (the deadline of the last
+// event had been left in place and swallowed it).
+func TestQuietStreamStillEndsWithItsReason(t *testing.T) {
+	const writeTimeout = 20 * time.Millisecond
+	url := startTodoServerWith(t, clientapi.Options{StreamWriteTimeout: writeTimeout})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	app, err := client.New("todo-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := app.LogIn(ctx, client.Anonymous())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := u.MongoClient("mongodb-atlas").Database("todo").Collection("Item")
+	cs, err := items.Watch(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := items.InsertOne(ctx, bson.D{{Key: "owner_id", Value: u.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if !cs.Next(ctx) {
+		t.Fatalf("no first event: %v", cs.Err())
+	}
+	time.Sleep(5 * writeTimeout) // quiet for longer than the write timeout
+	if err := u.LogOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cs.Next(ctx) {
+		t.Fatal("an event after logout")
+	}
+	if !client.IsInvalidSession(cs.Err()) {
+		t.Fatalf("the quiet stream ended with %v, want its InvalidSession error event", cs.Err())
 	}
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// Streams, when done, ends every change stream (the server is stopping: a stream
 	// never finishes by itself, so a graceful shutdown ends it with an error event).
 	Streams context.Context
+	// StreamWriteTimeout bounds how long one change event may take to reach a client
+	// that stopped reading (0: 30 seconds).
+	StreamWriteTimeout time.Duration
 }
 
 type api struct {
@@ -59,6 +62,7 @@ type api struct {
 	log       *slog.Logger
 	publicURL string
 	streams   context.Context
+	streamTO  time.Duration
 }
 
 const prefix = "/api/client/v2.0"
@@ -70,6 +74,10 @@ func New(svc *auth.Service, opts Options) http.Handler {
 		limiter: opts.Limiter, ips: clientip.Resolver{Trusted: opts.TrustedProxies}, metrics: opts.Metrics, streams: opts.Streams}
 	if a.streams == nil {
 		a.streams = context.Background()
+	}
+	a.streamTO = opts.StreamWriteTimeout
+	if a.streamTO <= 0 {
+		a.streamTO = 30 * time.Second
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

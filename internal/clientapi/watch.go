@@ -45,6 +45,7 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 		ev, err := stream.Next(ctx)
 		if err != nil {
 			if r.Context().Err() == nil {
+				_ = rc.SetWriteDeadline(time.Now().Add(a.streamTO))
 				a.writeErrorEvent(ctx, w, err)
 				_ = rc.Flush()
 			}
@@ -56,18 +57,16 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, se
 			return nil
 		}
 		// A client that stops reading is let go, rather than holding the stream open.
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(a.streamTO))
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", sseEscape(string(text))); err != nil {
 			return nil
 		}
 		if err := rc.Flush(); err != nil {
 			return nil
 		}
+		_ = rc.SetWriteDeadline(time.Time{}) // a quiet stream may wait as long as it likes
 	}
 }
-
-// streamWriteTimeout bounds how long one change event may take to be written to a client.
-const streamWriteTimeout = 30 * time.Second
 
 // errServerStopping ends the change streams of a server that is shutting down.
 var errServerStopping = errors.New("the server is shutting down; open the change stream again")

@@ -232,7 +232,8 @@ func (r *pgRelay) listenOnce(ctx context.Context, listening func()) error {
 		}
 		var batch relayBatch
 		if err := bson.Unmarshal(raw, &batch); err != nil {
-			r.log.Error("change feed: decoding events failed", "id", id, "err", err)
+			r.log.Error("change feed: decoding events failed; ending the watches", "id", id, "err", err)
+			r.feed.endAll(errFeedInterrupted)
 			continue
 		}
 		for _, ev := range batch.Events {

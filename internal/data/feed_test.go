@@ -307,3 +307,120 @@ func writeTestFile(t *testing.T, dir, rel, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRuleFunctionsMayWriteTheCollectionTheyGuard: a rule whose %function writes the
+// collection being written (an audit trail) goes on in its request's write turn instead
+// of waiting for itself, whether or not the collection is watched; and the watch sees both
+// writes.
+func TestRuleFunctionsMayWriteTheCollectionTheyGuard(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, dir, "root_config.json", `{"name":"audit"}`)
+	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
+	writeTestFile(t, dir, "data_sources/db/r/Audited/rules.json", `{"database":"r","collection":"Audited","roles":[{"name":"all",
+	  "apply_when":{"%%true":{"%function":{"name":"audit","arguments":[]}}},"read":true,"write":true,"insert":true,"delete":true}]}`)
+	app, err := appconfig.Load(dir, appconfig.Options{AppID: "audit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	src, _ := s.Get("db")
+	rns := func(rest ...bson.E) bson.D {
+		return append(bson.D{{Key: "database", Value: "r"}, {Key: "collection", Value: "Audited"}}, rest...)
+	}
+	user := alice
+	audits := 0
+	user.Env.Function = func(ctx context.Context, name string, _ []any) (any, error) {
+		audits++
+		if audits > 20 {
+			return true, nil
+		}
+		_, err := src.Execute(ctx, system, "insertOne", rns(bson.E{Key: "document", Value: bson.D{{Key: "audit", Value: int32(audits)}}}))
+		return err == nil, err
+	}
+	insert := func(id string) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() {
+			_, err := src.Execute(context.Background(), user, "insertOne", rns(bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: id}}}))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("insert %s: %v", id, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("insert %s waits for itself: a rule function's write deadlocked it", id)
+		}
+	}
+	insert("unwatched")
+	w := watch(t, src, system, rns())
+	insert("watched")
+	got := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		ev := next(t, w)
+		got[fmt.Sprint(field(field(ev, "documentKey"), "_id"))] = true
+	}
+	if !got["watched"] {
+		t.Fatalf("the watch missed the user's insert: %v", got)
+	}
+}
+
+// TestWatchShowsOnlyTheCallersOwnView: a document brought into a user's view arrives with
+// what the user may see of it, not with what changed in the whole document (which told
+// what its fields had been: a removed field, a value left as it was); and a document whose
+// rules fail to evaluate is left out of a stream rather than ending it.
+func TestWatchShowsOnlyTheCallersOwnView(t *testing.T) {
+	_, src := openTest(t)
+	if !src.Embedded {
+		t.Skip("MongoDB's own change streams serve a real MongoDB")
+	}
+	w := watch(t, src, alice, ns("Item"))
+	exec(t, src, system, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: "m"}, {Key: "owner_id", Value: "bob"}, {Key: "summary", Value: "merger plan"}, {Key: "n", Value: int32(100)}}}))
+	exec(t, src, system, "updateOne", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "_id", Value: "m"}}},
+		bson.E{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "owner_id", Value: "alice"}}}, {Key: "$unset", Value: bson.D{{Key: "summary", Value: ""}}}}}))
+	ev := next(t, w)
+	desc := field(ev, "updateDescription")
+	if got := relaxed(field(desc, "removedFields")); got != "[]" {
+		t.Errorf("removedFields of a document brought into view = %s, want none (it was never alice's to see)", got)
+	}
+	if got := relaxed(field(desc, "updatedFields")); got != `{"owner_id":"alice","n":100}` {
+		t.Errorf("updatedFields of a document brought into view = %s, want every field alice may see", got)
+	}
+
+	dir := t.TempDir()
+	writeTestFile(t, dir, "root_config.json", `{"name":"bad"}`)
+	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
+	writeTestFile(t, dir, "data_sources/db/r/Pub/rules.json", `{"database":"r","collection":"Pub","roles":[{"name":"r","apply_when":{"%%root.public":{"%stringToOid":"%%root.ref"}},"read":true,"insert":true}]}`)
+	app, err := appconfig.Load(dir, appconfig.Options{AppID: "bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	other, _ := s.Get("db")
+	pub := func(rest ...bson.E) bson.D {
+		return append(bson.D{{Key: "database", Value: "r"}, {Key: "collection", Value: "Pub"}}, rest...)
+	}
+	pw := watch(t, other, alice, pub())
+	exec(t, other, system, "insertOne", pub(bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: "bad"}, {Key: "ref", Value: "not an object id"}, {Key: "public", Value: "x"}}}))
+	exec(t, other, system, "insertOne", pub(bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: "good"}, {Key: "ref", Value: "64a1f0c2e4b0a1b2c3d4e5f6"}, {Key: "public", Value: mustOID("64a1f0c2e4b0a1b2c3d4e5f6")}}}))
+	if got := describe(next(t, pw)); got != "insert good" {
+		t.Fatalf("after a document whose rules fail, the stream gave %s", got)
+	}
+}
+
+func mustOID(h string) bson.ObjectID {
+	id, err := bson.ObjectIDFromHex(h)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}

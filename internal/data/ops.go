@@ -76,6 +76,7 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		if err != nil {
 			return nil, err
 		}
+		ctx = withTurn(ctx, src, req.ns, turn)
 		req.recording = turn.recording
 		defer func() {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -100,6 +101,8 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 			}()
 		}
 	}
+	// Rules that call functions call them within this request (and its write turn).
+	req.caller.Env.Context = ctx
 	switch action {
 	case "find":
 		return req.find(ctx, false)

@@ -30,7 +30,13 @@ type writeTurn struct {
 // holds PostgreSQL's advisory lock for it, so that such writes take turns on every node.
 // A watch opens between writes (see watchFeed), so a write that shares the namespace can
 // have no watch to record for.
+//
+// A write made while its request already holds the namespace's turn (a rule's %function
+// writing the collection it guards) goes on in that turn rather than waiting for itself.
 func (src *Source) beginWrite(ctx context.Context, ns string, alone bool) (*writeTurn, error) {
+	if t := heldTurn(ctx, src, ns); t != nil {
+		return &writeTurn{recording: t.recording, hold: t.hold, unlock: func() {}}, nil
+	}
 	l := src.namespaceLock(ns)
 	if !alone {
 		l.RLock()
@@ -51,6 +57,32 @@ func (src *Source) beginWrite(ctx context.Context, ns string, alone bool) (*writ
 		t.unlock = func() { hold.release(); l.Unlock() }
 	}
 	return t, nil
+}
+
+// heldKey is the context key of the write turns a request holds.
+type heldKey struct{}
+
+type heldTurns struct {
+	src    *Source
+	ns     string
+	turn   *writeTurn
+	parent *heldTurns
+}
+
+// withTurn is ctx, holding the turn of ns on src.
+func withTurn(ctx context.Context, src *Source, ns string, t *writeTurn) context.Context {
+	parent, _ := ctx.Value(heldKey{}).(*heldTurns)
+	return context.WithValue(ctx, heldKey{}, &heldTurns{src: src, ns: ns, turn: t, parent: parent})
+}
+
+// heldTurn is the turn of ns on src that ctx's request holds, or nil.
+func heldTurn(ctx context.Context, src *Source, ns string) *writeTurn {
+	for h, _ := ctx.Value(heldKey{}).(*heldTurns); h != nil; h = h.parent {
+		if h.src == src && h.ns == ns {
+			return h.turn
+		}
+	}
+	return nil
 }
 
 // record notes one document's change for the feed, when this write is recorded. A change

@@ -122,8 +122,8 @@ func Open(ctx context.Context, app *appconfig.App, opts Options) (*Sources, erro
 		src.client = client
 		src.wrote = func(ns string) { s.wrote(name, ns) }
 		s.byName[name] = src
+		src.feed = newFeed() // a MongoDB source uses it for its streams' limits only
 		if src.Embedded {
-			src.feed = newFeed()
 			if opts.PostgresURL != "" {
 				relay, err := startRelay(ctx, opts.PostgresURL, app.ClientAppID+"/"+name, src.feed, src.wrote, s.log)
 				if err != nil {

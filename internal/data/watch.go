@@ -24,6 +24,17 @@ type ChangeStream struct {
 	ids   bson.A
 	match *matcher
 	n     uint64 // events given to the caller, which numbers them
+
+	slot *subscription // a MongoDB stream's place in the limits
+}
+
+// streamUser is whom a stream counts against ("" for the system user, who has no limit
+// of its own).
+func streamUser(c Caller) string {
+	if c.System || c.Env.User == nil {
+		return ""
+	}
+	return c.Env.User.ID
 }
 
 // Watch opens a change stream on the collection of arg ({database, collection[, ids]
@@ -84,12 +95,18 @@ func (src *Source) Watch(ctx context.Context, caller Caller, arg bson.D) (*Chang
 	if src.Embedded {
 		return src.watchFeed(s, ids, filter)
 	}
+	// MongoDB's streams count against the same limits as the embedded store's.
+	slot, err := src.feed.subscribe(req.ns, streamUser(caller))
+	if err != nil {
+		return nil, err
+	}
 	opts := options.ChangeStream().SetFullDocument(options.UpdateLookup)
 	cs, err := req.coll.Watch(ctx, pipeline, opts)
 	if err != nil {
+		slot.close()
 		return nil, mongoError(req.ns, err)
 	}
-	s.cs = cs
+	s.cs, s.slot = cs, slot
 	return s, nil
 }
 
@@ -138,6 +155,18 @@ func (s *ChangeStream) redact(ev bson.D) (bson.D, error) {
 	visible, err := s.req.visible(doc, s.sc)
 	if err != nil || visible == nil {
 		return nil, err
+	}
+	if op, _ := get(ev, "operationType"); op == "update" {
+		if desc, ok := get(ev, "updateDescription"); ok {
+			r := s.redactUpdate(desc.(bson.D), visible)
+			upd, _ := get(r, "updatedFields")
+			rem, _ := get(r, "removedFields")
+			if u, _ := upd.(bson.D); len(u) == 0 {
+				if rm, _ := rem.(bson.A); len(rm) == 0 {
+					return nil, nil // only what the caller may not read changed
+				}
+			}
+		}
 	}
 	out := make(bson.D, 0, len(ev))
 	for _, e := range ev {
@@ -230,6 +259,9 @@ func (s *ChangeStream) Close(ctx context.Context) error {
 		s.sub.close()
 		return nil
 	}
+	if s.slot != nil {
+		s.slot.close()
+	}
 	return s.cs.Close(ctx)
 }
 
@@ -243,10 +275,7 @@ func (src *Source) watchFeed(s *ChangeStream, ids bson.A, filter bson.D) (*Chang
 		s.match = m
 	}
 	s.ids = ids
-	user := ""
-	if !s.req.caller.System && s.req.caller.Env.User != nil {
-		user = s.req.caller.Env.User.ID
-	}
+	user := streamUser(s.req.caller)
 	// Taken between writes: a write in progress on this collection is published before
 	// the watch starts, and every later one is recorded for it.
 	l := src.namespaceLock(s.req.ns)
@@ -273,7 +302,10 @@ func (s *ChangeStream) nextFromFeed(ctx context.Context) (bson.D, error) {
 		}
 		out, err := s.redactFeedEvent(ev, s.n+1)
 		if err != nil {
-			return nil, err
+			// One document's rules failing (its own bad data) must not end everyone's
+			// stream, nor tell them why: the event is left out, and logged.
+			s.req.src.log.Warn("watch: evaluating the rules of an event failed; the event is left out", "namespace", s.req.ns, "err", err)
+			continue
 		}
 		if out == nil {
 			continue
@@ -292,11 +324,10 @@ func (s *ChangeStream) nextFromFeed(ctx context.Context) (bson.D, error) {
 // may read, and, for a document that left its view or was deleted, only the key. The
 // document before the change is never shown.
 func (s *ChangeStream) redactFeedEvent(ev *changeEvent, seq uint64) (bson.D, error) {
-	var post bson.D
+	var pre, post bson.D
 	if s.req.caller.System {
 		post = ev.Post
 	} else {
-		var pre bson.D
 		var err error
 		if ev.Post != nil {
 			if post, err = s.req.visible(ev.Post, s.sc); err != nil {
@@ -332,8 +363,19 @@ func (s *ChangeStream) redactFeedEvent(ev *changeEvent, seq uint64) (bson.D, err
 			case post == nil:
 				e.Value = bson.D{{Key: "updatedFields", Value: bson.D{}}, {Key: "removedFields", Value: bson.A{}}, {Key: "truncatedArrays", Value: bson.A{}}}
 			default:
-				desc, _ := e.Value.(bson.D)
-				e.Value = s.redactUpdate(desc, post)
+				// What the caller may see changed: its view before against its view after,
+				// never the whole document's history (a document brought into view lists
+				// all its visible fields, as if new).
+				updated, removed := diffDocuments(pre, post, "")
+				if pre == nil {
+					updated = bson.D{}
+					for _, f := range post {
+						if f.Key != "_id" {
+							updated = append(updated, f)
+						}
+					}
+				}
+				e.Value = bson.D{{Key: "updatedFields", Value: updated}, {Key: "removedFields", Value: removed}, {Key: "truncatedArrays", Value: bson.A{}}}
 			}
 		}
 		out = append(out, e)

@@ -172,8 +172,13 @@ func (e *Engine) RulesEnv(ctx context.Context, u *User) rules.Env {
 		}
 		env.User = ru
 	}
-	env.Function = func(name string, args []any) (any, error) {
-		ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	env.Function = func(callCtx context.Context, name string, args []any) (any, error) {
+		// The request whose rules call the function: a write it makes from there knows
+		// which collections that request holds (see data's write turns).
+		if callCtx == nil {
+			callCtx = ctx
+		}
+		ctx, cancel := context.WithTimeout(callCtx, e.timeout)
 		defer cancel()
 		return e.CallValue(ctx, Call{Name: name, Args: args, User: u, System: true})
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"cmp"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -42,8 +43,9 @@ func (u *User) value() any {
 	return map[string]any{"id": u.ID, "type": u.Type, "data": data, "custom_data": custom, "identities": ids}
 }
 
-// FunctionCaller runs an app function for a %function expression.
-type FunctionCaller func(name string, args []any) (any, error)
+// FunctionCaller runs an app function for a %function expression, with the context of
+// the request whose rules are evaluated (Env.Context).
+type FunctionCaller func(ctx context.Context, name string, args []any) (any, error)
 
 // Env is what expressions are evaluated against.
 type Env struct {
@@ -61,6 +63,9 @@ type Env struct {
 	Function FunctionCaller
 	// Args are a function call's arguments (%%args), for can_evaluate rules.
 	Args []any
+	// Context is the request the rules are evaluated for, given to %function calls (nil:
+	// the caller's own).
+	Context context.Context
 }
 
 // WithRoot returns a copy of env about another document.
@@ -379,7 +384,7 @@ func callFunction(arg any, env Env) (any, error) {
 			args = append(args, v)
 		}
 	}
-	out, err := env.Function(name, args)
+	out, err := env.Function(env.Context, name, args)
 	if err != nil {
 		return false, nil
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"sort"
@@ -87,7 +88,7 @@ func TestEvaluateExpressions(t *testing.T) {
 }
 
 func TestEvaluateFunction(t *testing.T) {
-	env := Env{User: alice, Function: func(name string, args []any) (any, error) {
+	env := Env{User: alice, Function: func(_ context.Context, name string, args []any) (any, error) {
 		if name == "fails" {
 			return nil, errors.New("boom")
 		}
