@@ -89,12 +89,16 @@ type Options struct {
 	// RotationGrace is how long a rotated-away refresh token still works, for a client
 	// whose answer was lost (default 10 s).
 	RotationGrace time.Duration
+	// SessionRecheck is how often a long request checks its session for ends on other
+	// nodes (0: SessionRecheck).
+	SessionRecheck time.Duration
 }
 
 // Service is the auth core. It is safe for concurrent use.
 type Service struct {
 	store         store.Store
-	ended         *signal // fired when sessions may have ended (see UntilSessionEnds)
+	ended         *endings // wakes long requests when sessions may have ended (see UntilSessionEnds)
+	recheck       time.Duration
 	ring          *token.Ring
 	hasher        *password.Hasher
 	mail          mail.Sender
@@ -154,7 +158,7 @@ func New(opts Options) (*Service, []string, error) {
 }
 
 func build(opts Options) (*Service, []string, error) {
-	ended := newSignal()
+	ended := newEndings()
 	s := &Service{
 		store: sessionEnds{Store: opts.Store, ended: ended}, ended: ended, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
@@ -162,6 +166,10 @@ func build(opts Options) (*Service, []string, error) {
 	}
 	s.minPassword = max(opts.MinPasswordLength, MinPasswordLength)
 	s.rotationGrace = opts.RotationGrace
+	s.recheck = opts.SessionRecheck
+	if s.recheck <= 0 {
+		s.recheck = SessionRecheck
+	}
 	if s.rotationGrace == 0 {
 		s.rotationGrace = DefaultRotationGrace
 	}

@@ -239,3 +239,51 @@ func TestMalformedAppServicesUsersAreRefusedWithTheirLine(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionEndsReachTheirStreams: a logout on this node ends the long requests of that
+// session at once (not at the next periodic check, set to an hour here), and a user's
+// disable ends all of that user's; another user's go on.
+func TestSessionEndsReachTheirStreams(t *testing.T) {
+	ctx := context.Background()
+	e := authtest.New(t, authtest.Options{Tune: func(o *auth.Options) { o.SessionRecheck = time.Hour }})
+	login := func() (auth.LoginResult, auth.Principal) {
+		t.Helper()
+		res, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.Svc.Authenticate(ctx, res.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, p
+	}
+	ended := func(c context.Context) {
+		t.Helper()
+		select {
+		case <-c.Done():
+			if !errors.Is(context.Cause(c), auth.ErrSessionEnded) {
+				t.Fatalf("ended by %v", context.Cause(c))
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the stream of an ended session goes on")
+		}
+	}
+	a, pa := login()
+	_, pb := login()
+	ca, stopA := e.Svc.UntilSessionEnds(ctx, pa)
+	defer stopA()
+	cb, stopB := e.Svc.UntilSessionEnds(ctx, pb)
+	defer stopB()
+	if err := e.Svc.LogOut(ctx, a.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	ended(ca)
+	if cb.Err() != nil {
+		t.Fatal("another user's stream ended")
+	}
+	if err := e.Svc.SetUserDisabled(ctx, authtest.AppID, pb.UserID, true); err != nil {
+		t.Fatal(err)
+	}
+	ended(cb)
+}
