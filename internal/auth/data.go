@@ -161,11 +161,7 @@ func (s *Service) rulesEnv(ctx context.Context, app *App, user *function.User) r
 	if app.functions != nil {
 		return app.functions.RulesEnv(ctx, user)
 	}
-	ru := &rules.User{ID: user.ID, Type: user.Type, Data: user.Data, CustomData: user.CustomData}
-	for _, id := range user.Identities {
-		ru.Identities = append(ru.Identities, map[string]any{"id": id.ID, "provider_type": id.ProviderType})
-	}
-	return rules.Env{User: ru, Values: app.values, Environment: app.EnvironmentObject()}
+	return rules.Env{User: user.RulesUser(), Values: app.values, Environment: app.EnvironmentObject()}
 }
 
 // DataError maps the data package's errors to the Service's kinds.

@@ -85,6 +85,18 @@ type User struct {
 	Identities []Identity     `json:"identities"`
 }
 
+// RulesUser is u as rule expressions see it (%%user); nil for no user.
+func (u *User) RulesUser() *rules.User {
+	if u == nil {
+		return nil
+	}
+	ru := &rules.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: u.CustomData}
+	for _, id := range u.Identities {
+		ru.Identities = append(ru.Identities, map[string]any{"id": id.ID, "provider_type": id.ProviderType})
+	}
+	return ru
+}
+
 // Request is context.request.
 type Request struct {
 	RemoteIPAddress string              `json:"remoteIPAddress,omitempty"`

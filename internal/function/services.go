@@ -164,14 +164,7 @@ func (c *callContext) dataCaller() data.Caller {
 // RulesEnv is the environment rule expressions see for a user of this engine's app.
 // Functions that rules call (%function) run as the system user, within ctx.
 func (e *Engine) RulesEnv(ctx context.Context, u *User) rules.Env {
-	env := rules.Env{Values: e.values, Environment: e.app.EnvironmentObject()}
-	if u != nil {
-		ru := &rules.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: u.CustomData}
-		for _, id := range u.Identities {
-			ru.Identities = append(ru.Identities, map[string]any{"id": id.ID, "provider_type": id.ProviderType})
-		}
-		env.User = ru
-	}
+	env := rules.Env{Values: e.values, Environment: e.app.EnvironmentObject(), User: u.RulesUser()}
 	env.Function = func(callCtx context.Context, name string, args []any) (any, error) {
 		// The request whose rules call the function: a write it makes from there knows
 		// which collections that request holds (see data's write turns).
