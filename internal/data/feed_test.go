@@ -59,10 +59,7 @@ func relaxed(v any) string {
 // as MongoDB's change stream would show it, in order, exactly once, whichever path
 // (a user's update, the system's) made it.
 func TestWatchOnTheEmbeddedStore(t *testing.T) {
-	_, src := openTest(t)
-	if !src.Embedded {
-		t.Skip("MongoDB's own change streams serve a real MongoDB")
-	}
+	src := openEmbedded(t)
 	s := watch(t, src, system, ns("Item"))
 	other := watch(t, src, system, ns("Other"))
 
@@ -137,10 +134,7 @@ func TestWatchOnTheEmbeddedStore(t *testing.T) {
 // without their hidden fields, never another user's, a delete as its key alone, and only
 // what its ids and filter select.
 func TestWatchUnderTheRules(t *testing.T) {
-	_, src := openTest(t)
-	if !src.Embedded {
-		t.Skip("MongoDB's own change streams serve a real MongoDB")
-	}
+	src := openEmbedded(t)
 	all := watch(t, src, alice, ns("Item"))
 	inserts := watch(t, src, alice, ns("Item", bson.E{Key: "filter", Value: bson.D{{Key: "operationType", Value: "insert"}}}))
 	byID := watch(t, src, alice, ns("Item", bson.E{Key: "ids", Value: bson.A{"a2"}}))
@@ -255,23 +249,12 @@ func TestWatchBounds(t *testing.T) {
 // update's description); an updated subdocument shows only its readable fields; a replace
 // that changes only hidden fields is no event.
 func TestWatchRedactsWhatTheReviewFound(t *testing.T) {
-	dir := t.TempDir()
-	writeTestFile(t, dir, "root_config.json", `{"name":"review"}`)
-	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
-	writeTestFile(t, dir, "data_sources/db/r/Proj/rules.json", `{"database":"r","collection":"Proj","roles":[{"name":"all","apply_when":{},"read":true,"write":true,"insert":true,"delete":true}],
-	  "filters":[{"name":"hide","apply_when":{},"projection":{"secret":0}}]}`)
-	writeTestFile(t, dir, "data_sources/db/r/Sub/rules.json", `{"database":"r","collection":"Sub","roles":[{"name":"some","apply_when":{},
-	  "fields":{"_id":{"read":true},"sub":{"fields":{"pub":{"read":true}}},"pub":{"read":true}},"insert":true,"delete":true}]}`)
-	app, err := appconfig.Load(dir, appconfig.Options{AppID: "review"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
-	src, _ := s.Get("db")
+	src := openRulesApp(t, "review", map[string]string{
+		"Proj": `{"database":"r","collection":"Proj","roles":[{"name":"all","apply_when":{},"read":true,"write":true,"insert":true,"delete":true}],
+	  "filters":[{"name":"hide","apply_when":{},"projection":{"secret":0}}]}`,
+		"Sub": `{"database":"r","collection":"Sub","roles":[{"name":"some","apply_when":{},
+	  "fields":{"_id":{"read":true},"sub":{"fields":{"pub":{"read":true}}},"pub":{"read":true}},"insert":true,"delete":true}]}`,
+	})
 	rns := func(coll string, rest ...bson.E) bson.D {
 		return append(bson.D{{Key: "database", Value: "r"}, {Key: "collection", Value: coll}}, rest...)
 	}
@@ -313,21 +296,10 @@ func writeTestFile(t *testing.T, dir, rel, body string) {
 // of waiting for itself, whether or not the collection is watched; and the watch sees both
 // writes.
 func TestRuleFunctionsMayWriteTheCollectionTheyGuard(t *testing.T) {
-	dir := t.TempDir()
-	writeTestFile(t, dir, "root_config.json", `{"name":"audit"}`)
-	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
-	writeTestFile(t, dir, "data_sources/db/r/Audited/rules.json", `{"database":"r","collection":"Audited","roles":[{"name":"all",
-	  "apply_when":{"%%true":{"%function":{"name":"audit","arguments":[]}}},"read":true,"write":true,"insert":true,"delete":true}]}`)
-	app, err := appconfig.Load(dir, appconfig.Options{AppID: "audit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
-	src, _ := s.Get("db")
+	src := openRulesApp(t, "audit", map[string]string{
+		"Audited": `{"database":"r","collection":"Audited","roles":[{"name":"all",
+	  "apply_when":{"%%true":{"%function":{"name":"audit","arguments":[]}}},"read":true,"write":true,"insert":true,"delete":true}]}`,
+	})
 	rns := func(rest ...bson.E) bson.D {
 		return append(bson.D{{Key: "database", Value: "r"}, {Key: "collection", Value: "Audited"}}, rest...)
 	}
@@ -375,10 +347,7 @@ func TestRuleFunctionsMayWriteTheCollectionTheyGuard(t *testing.T) {
 // what its fields had been: a removed field, a value left as it was); and a document whose
 // rules fail to evaluate is left out of a stream rather than ending it.
 func TestWatchShowsOnlyTheCallersOwnView(t *testing.T) {
-	_, src := openTest(t)
-	if !src.Embedded {
-		t.Skip("MongoDB's own change streams serve a real MongoDB")
-	}
+	src := openEmbedded(t)
 	w := watch(t, src, alice, ns("Item"))
 	exec(t, src, system, "insertOne", ns("Item", bson.E{Key: "document", Value: bson.D{{Key: "_id", Value: "m"}, {Key: "owner_id", Value: "bob"}, {Key: "summary", Value: "merger plan"}, {Key: "n", Value: int32(100)}}}))
 	exec(t, src, system, "updateOne", ns("Item", bson.E{Key: "query", Value: bson.D{{Key: "_id", Value: "m"}}},
@@ -392,20 +361,9 @@ func TestWatchShowsOnlyTheCallersOwnView(t *testing.T) {
 		t.Errorf("updatedFields of a document brought into view = %s, want every field alice may see", got)
 	}
 
-	dir := t.TempDir()
-	writeTestFile(t, dir, "root_config.json", `{"name":"bad"}`)
-	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
-	writeTestFile(t, dir, "data_sources/db/r/Pub/rules.json", `{"database":"r","collection":"Pub","roles":[{"name":"r","apply_when":{"%%root.public":{"%stringToOid":"%%root.ref"}},"read":true,"insert":true}]}`)
-	app, err := appconfig.Load(dir, appconfig.Options{AppID: "bad"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
-	other, _ := s.Get("db")
+	other := openRulesApp(t, "bad", map[string]string{
+		"Pub": `{"database":"r","collection":"Pub","roles":[{"name":"r","apply_when":{"%%root.public":{"%stringToOid":"%%root.ref"}},"read":true,"insert":true}]}`,
+	})
 	pub := func(rest ...bson.E) bson.D {
 		return append(bson.D{{Key: "database", Value: "r"}, {Key: "collection", Value: "Pub"}}, rest...)
 	}
@@ -423,4 +381,38 @@ func mustOID(h string) bson.ObjectID {
 		panic(err)
 	}
 	return id
+}
+
+// openEmbedded opens the test app's data source, skipping the test on a real MongoDB
+// (whose own change streams serve watch).
+func openEmbedded(t *testing.T) *Source {
+	t.Helper()
+	_, src := openTest(t)
+	if !src.Embedded {
+		t.Skip("MongoDB's own change streams serve a real MongoDB")
+	}
+	return src
+}
+
+// openRulesApp opens, on the embedded engine, an app whose data source "db" has the given
+// rules for collections of database "r".
+func openRulesApp(t *testing.T, name string, rules map[string]string) *Source {
+	t.Helper()
+	dir := t.TempDir()
+	writeTestFile(t, dir, "root_config.json", `{"name":"`+name+`"}`)
+	writeTestFile(t, dir, "data_sources/db/config.json", `{"name":"db","type":"mongodb-atlas","config":{"clusterName":"c"}}`)
+	for coll, body := range rules {
+		writeTestFile(t, dir, "data_sources/db/r/"+coll+"/rules.json", body)
+	}
+	app, err := appconfig.Load(dir, appconfig.Options{AppID: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), app, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	src, _ := s.Get("db")
+	return src
 }
