@@ -212,10 +212,9 @@ func build(opts Options) (*Service, []string, error) {
 		for _, name := range names {
 			pc := cfg.Providers[name]
 			entry := &providerEntry{cfg: pc}
-			factory, ok := opts.Registry[pc.Type]
-			if !ok {
-				notices = append(notices, fmt.Sprintf("app %s: provider type %q is not supported yet; its logins are refused", cfg.ClientAppID, pc.Type))
-			} else {
+			// What is not served, or served with a gap, is said at start by the app's check
+			// (appcheck), which serve logs: here it is only built, or refused.
+			if factory, ok := opts.Registry[pc.Type]; ok {
 				deps := provider.Deps{AppID: cfg.ClientAppID, Accounts: opts.Store, APIKeys: opts.Store, Secrets: opts.Secrets, Now: s.clock.Now, HTTPClient: opts.HTTPClient}
 				if opts.Hasher != nil {
 					deps.Passwords = opts.Hasher
@@ -224,13 +223,10 @@ func build(opts Options) (*Service, []string, error) {
 					deps.Functions = loginFunctions{app.functions}
 				}
 				impl, err := factory(pc, deps)
-				switch {
-				case err != nil && pc.Disabled:
-					// A disabled provider refuses logins anyway; its configuration may be unfinished.
-					notices = append(notices, fmt.Sprintf("app %s: disabled provider %q has a configuration error (fix it before enabling): %v", cfg.ClientAppID, pc.Name, err))
-				case err != nil:
+				if err != nil && !pc.Disabled {
 					return nil, nil, fmt.Errorf("app %s: %w", cfg.ClientAppID, err)
 				}
+				// A disabled provider refuses logins anyway; its configuration may be unfinished.
 				entry.impl = impl
 			}
 			if pc.Type == userpass.Type {
@@ -243,9 +239,6 @@ func build(opts Options) (*Service, []string, error) {
 					if app.functions == nil || !app.functions.Has(fn) {
 						return nil, nil, fmt.Errorf("app %s: local-userpass names function %q, which is not in functions/", cfg.ClientAppID, fn)
 					}
-				}
-				if c.LinksWithoutURL() {
-					notices = append(notices, fmt.Sprintf("app %s: local-userpass confirms by email but has no emailConfirmationUrl; confirmation links will carry only the token", cfg.ClientAppID))
 				}
 			}
 			app.providers[name] = entry

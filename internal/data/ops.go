@@ -68,7 +68,8 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		ctx, cancel = context.WithTimeout(ctx, UserRequestTimeout)
 		defer cancel()
 	}
-	if src.Embedded && writtenNamespace(action, req.ns, arg) == req.ns {
+	written := writtenNamespace(action, req.ns, arg)
+	if src.Embedded && written == req.ns {
 		// Writes to one namespace of the embedded store take turns when they must (see
 		// beginWrite), and what a recorded write did goes to the change feed before the
 		// next starts.
@@ -79,16 +80,19 @@ func (src *Source) Execute(ctx context.Context, caller Caller, action string, ar
 		ctx = withTurn(ctx, src, req.ns, turn)
 		req.recording = turn.recording
 		defer func() {
+			defer turn.unlock()
+			if len(req.events) == 0 {
+				return
+			}
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			if perr := src.feed.publish(pctx, turn.hold, req.events); perr != nil {
 				src.log.Error("change feed: publishing a write's events failed; this node's watches of the collection were ended, other nodes' miss them", "namespace", req.ns, "events", len(req.events), "err", perr)
 			}
-			turn.unlock()
 		}()
 	}
 	if src.wrote != nil {
-		if ns := writtenNamespace(action, req.ns, arg); ns != "" {
+		if ns := written; ns != "" {
 			defer func() {
 				// Told even when the write failed (part of an insertMany may be written),
 				// unless it never started: a refused write must not let a user empty the

@@ -70,6 +70,9 @@ type Source struct {
 
 // namespaceLock is the lock of a namespace's writes.
 func (src *Source) namespaceLock(ns string) *sync.RWMutex {
+	if m, ok := src.nsLocks.Load(ns); ok {
+		return m.(*sync.RWMutex)
+	}
 	m, _ := src.nsLocks.LoadOrStore(ns, &sync.RWMutex{})
 	return m.(*sync.RWMutex)
 }

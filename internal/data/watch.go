@@ -156,18 +156,7 @@ func (s *ChangeStream) redact(ev bson.D) (bson.D, error) {
 	if err != nil || visible == nil {
 		return nil, err
 	}
-	if op, _ := get(ev, "operationType"); op == "update" {
-		if desc, ok := get(ev, "updateDescription"); ok {
-			r := s.redactUpdate(desc.(bson.D), visible)
-			upd, _ := get(r, "updatedFields")
-			rem, _ := get(r, "removedFields")
-			if u, _ := upd.(bson.D); len(u) == 0 {
-				if rm, _ := rem.(bson.A); len(rm) == 0 {
-					return nil, nil // only what the caller may not read changed
-				}
-			}
-		}
-	}
+	op, _ := get(ev, "operationType")
 	out := make(bson.D, 0, len(ev))
 	for _, e := range ev {
 		switch e.Key {
@@ -175,7 +164,15 @@ func (s *ChangeStream) redact(ev bson.D) (bson.D, error) {
 			e.Value = visible
 		case "updateDescription":
 			desc, _ := e.Value.(bson.D)
-			e.Value = s.redactUpdate(desc, visible)
+			r := s.redactUpdate(desc, visible)
+			upd, _ := get(r, "updatedFields")
+			rem, _ := get(r, "removedFields")
+			if u, _ := upd.(bson.D); op == "update" && len(u) == 0 {
+				if rm, _ := rem.(bson.A); len(rm) == 0 {
+					return nil, nil // only what the caller may not read changed
+				}
+			}
+			e.Value = r
 		case "fullDocumentBeforeChange":
 			continue
 		}
