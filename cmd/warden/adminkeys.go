@@ -51,7 +51,7 @@ func adminKeys(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *name == "" {
 			return errors.New("admin-keys create: --name is required")
 		}
-		key, k, err := svc.CreateAdminKey(ctx, *name)
+		key, k, err := svc.Operators.CreateAdminKey(ctx, *name)
 		if err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func adminKeys(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "created admin key %q (id %s)\n%s\nKeep it secret: it is shown only now.\n", k.Name, k.ID, key)
 		return nil
 	case "list":
-		keys, err := svc.ListAdminKeys(ctx)
+		keys, err := svc.Operators.ListAdminKeys(ctx)
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func adminKeys(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *name == "" {
 			return errors.New("admin-keys delete: --name is required")
 		}
-		if err := svc.DeleteAdminKey(ctx, *name); err != nil {
+		if err := svc.Operators.DeleteAdminKey(ctx, *name); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "deleted", *name)

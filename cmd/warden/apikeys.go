@@ -75,13 +75,13 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	switch sub {
 	case "create":
-		k, err := svc.CreateServerAPIKey(ctx, app.ClientAppID, *name)
+		k, err := svc.APIKeys.CreateServerAPIKey(ctx, app.ClientAppID, *name)
 		if err != nil {
 			return err
 		}
 		return print(k)
 	case "list":
-		keys, err := svc.ListServerAPIKeys(ctx, app.ClientAppID)
+		keys, err := svc.APIKeys.ListServerAPIKeys(ctx, app.ClientAppID)
 		if err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func apikeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return errors.New("apikeys delete: --id is required")
 		}
-		if err := svc.DeleteServerAPIKey(ctx, app.ClientAppID, *id); err != nil {
+		if err := svc.APIKeys.DeleteServerAPIKey(ctx, app.ClientAppID, *id); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "deleted", *id)

@@ -21,7 +21,7 @@ func importAppServices(ctx context.Context, svc *auth.Service, appID string, r i
 	var created, skipped, mustReset int
 	var refused, keys []string
 	for i, u := range users {
-		res, err := svc.ImportAppServicesUser(ctx, appID, u)
+		res, err := svc.Operators.ImportAppServicesUser(ctx, appID, u)
 		if err != nil {
 			if !continueOnError {
 				return fmt.Errorf("import: line %d: user %s: %w (%d users imported before it; run again with --continue-on-error to go on past it)", u.Line, u.ID, err, created)
@@ -69,7 +69,7 @@ func sendMigratedResets(ctx context.Context, svc *auth.Service, appID, after str
 	gap := time.Duration(float64(time.Second) / perSecond)
 	sent := 0
 	for {
-		emails, err := svc.AccountsWithoutPassword(ctx, appID, after, 500)
+		emails, err := svc.Operators.AccountsWithoutPassword(ctx, appID, after, 500)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func sendMigratedResets(ctx context.Context, svc *auth.Service, appID, after str
 			break
 		}
 		for _, email := range emails {
-			if err := svc.SendPasswordReset(ctx, appID, "local-userpass", email); err != nil {
+			if err := svc.EmailPassword.SendPasswordReset(ctx, appID, "local-userpass", email); err != nil {
 				return fmt.Errorf("send-reset: %s: %w (resume with --after %s)", email, err, after)
 			}
 			sent++

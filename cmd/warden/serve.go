@@ -322,7 +322,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	maintCtx, stopMaint := context.WithCancel(ctx)
 	defer stopMaint()
-	go svc.RunMaintenance(maintCtx, 10*time.Minute, cfg.anonAfter)
+	go svc.Operators.RunMaintenance(maintCtx, 10*time.Minute, cfg.anonAfter)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -191,7 +191,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		bw := bufio.NewWriter(w)
 		enc := json.NewEncoder(bw)
 		n := 0
-		err := svc.ExportUsers(ctx, appID, func(e auth.ExportedUser) error {
+		err := svc.Operators.ExportUsers(ctx, appID, func(e auth.ExportedUser) error {
 			n++
 			if n%1000 == 0 {
 				fmt.Fprintf(stderr, "exported %d users\n", n)
@@ -240,7 +240,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 				return fmt.Errorf("import: line %d: %w", line, err)
 			}
-			ok, err := svc.ImportUser(ctx, appID, e)
+			ok, err := svc.Operators.ImportUser(ctx, appID, e)
 			if err != nil {
 				return fmt.Errorf("import: line %d: %w", line, err)
 			}

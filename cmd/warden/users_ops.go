@@ -35,7 +35,7 @@ type localUsers struct {
 }
 
 func (l localUsers) list(ctx context.Context, q store.UserQuery) (map[string]any, error) {
-	users, total, err := l.svc.ListUsers(ctx, l.appID, q)
+	users, total, err := l.svc.Operators.ListUsers(ctx, l.appID, q)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (l localUsers) list(ctx context.Context, q store.UserQuery) (map[string]any
 }
 
 func (l localUsers) get(ctx context.Context, id string) (map[string]any, error) {
-	d, err := l.svc.UserDetail(ctx, l.appID, id)
+	d, err := l.svc.Operators.UserDetail(ctx, l.appID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (l localUsers) get(ctx context.Context, id string) (map[string]any, error) 
 }
 
 func (l localUsers) create(ctx context.Context, email, password string) (map[string]any, error) {
-	u, err := l.svc.CreateEmailPasswordUser(ctx, l.appID, email, password)
+	u, err := l.svc.Operators.CreateEmailPasswordUser(ctx, l.appID, email, password)
 	if err != nil {
 		return nil, err
 	}
@@ -63,19 +63,19 @@ func (l localUsers) create(ctx context.Context, email, password string) (map[str
 }
 
 func (l localUsers) setDisabled(ctx context.Context, id string, disabled bool) error {
-	return l.svc.SetUserDisabled(ctx, l.appID, id, disabled)
+	return l.svc.Operators.SetUserDisabled(ctx, l.appID, id, disabled)
 }
 
 func (l localUsers) revoke(ctx context.Context, id string) (int, error) {
-	return l.svc.RevokeSessions(ctx, l.appID, id)
+	return l.svc.Operators.RevokeSessions(ctx, l.appID, id)
 }
 
 func (l localUsers) delete(ctx context.Context, id string) error {
-	return l.svc.AdminDeleteUser(ctx, l.appID, id)
+	return l.svc.Operators.AdminDeleteUser(ctx, l.appID, id)
 }
 
 func (l localUsers) unlock(ctx context.Context, email string) (bool, error) {
-	return l.svc.Unlock(ctx, l.appID, email)
+	return l.svc.Operators.Unlock(ctx, l.appID, email)
 }
 
 // remoteUsers works through a running server's admin API, with an admin key.

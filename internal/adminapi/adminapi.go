@@ -147,7 +147,7 @@ func (a *api) wrap(h handler) http.Handler {
 	return httpjson.Recover(a.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		admin, err := a.svc.AdminAuthenticate(ctx, strings.TrimSpace(tok))
+		admin, err := a.svc.Operators.AdminAuthenticate(ctx, strings.TrimSpace(tok))
 		if err == nil {
 			// The service records each change in the audit log, with this admin as the actor.
 			ctx = auth.WithActor(ctx, auth.Actor{Name: "admin:" + admin.Name, IP: a.ips.Of(r)})
@@ -266,7 +266,7 @@ func (a *api) listUsers(ctx context.Context, r *http.Request, _ store.AdminKey) 
 	default:
 		return 0, nil, &badRequest{"sort must be created or last_login"}
 	}
-	users, total, err := a.svc.ListUsers(ctx, r.PathValue("app"), uq)
+	users, total, err := a.svc.Operators.ListUsers(ctx, r.PathValue("app"), uq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -311,7 +311,7 @@ func toUserJSON(u store.User) userJSON {
 }
 
 func (a *api) getUser(ctx context.Context, r *http.Request, _ store.AdminKey) (int, any, error) {
-	d, err := a.svc.UserDetail(ctx, r.PathValue("app"), r.PathValue("id"))
+	d, err := a.svc.Operators.UserDetail(ctx, r.PathValue("app"), r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -363,7 +363,7 @@ func (a *api) createUser(ctx context.Context, r *http.Request, admin store.Admin
 	if err := body(r, &in); err != nil {
 		return 0, nil, err
 	}
-	u, err := a.svc.CreateEmailPasswordUser(ctx, r.PathValue("app"), in.Email, in.Password)
+	u, err := a.svc.Operators.CreateEmailPasswordUser(ctx, r.PathValue("app"), in.Email, in.Password)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -371,7 +371,7 @@ func (a *api) createUser(ctx context.Context, r *http.Request, admin store.Admin
 }
 
 func (a *api) deleteUser(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	if err := a.svc.AdminDeleteUser(ctx, r.PathValue("app"), r.PathValue("id")); err != nil {
+	if err := a.svc.Operators.AdminDeleteUser(ctx, r.PathValue("app"), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
@@ -379,7 +379,7 @@ func (a *api) deleteUser(ctx context.Context, r *http.Request, admin store.Admin
 
 func (a *api) disable(disabled bool) handler {
 	return func(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-		if err := a.svc.SetUserDisabled(ctx, r.PathValue("app"), r.PathValue("id"), disabled); err != nil {
+		if err := a.svc.Operators.SetUserDisabled(ctx, r.PathValue("app"), r.PathValue("id"), disabled); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusNoContent, nil, nil
@@ -387,7 +387,7 @@ func (a *api) disable(disabled bool) handler {
 }
 
 func (a *api) revoke(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	n, err := a.svc.RevokeSessions(ctx, r.PathValue("app"), r.PathValue("id"))
+	n, err := a.svc.Operators.RevokeSessions(ctx, r.PathValue("app"), r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -399,7 +399,7 @@ func (a *api) pending(ctx context.Context, r *http.Request, _ store.AdminKey) (i
 	if err != nil {
 		return 0, nil, err
 	}
-	accts, err := a.svc.ListPendingUsers(ctx, r.PathValue("app"), min(limit, 500), offset)
+	accts, err := a.svc.Operators.ListPendingUsers(ctx, r.PathValue("app"), min(limit, 500), offset)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -433,30 +433,30 @@ func (a *api) emailOp(r *http.Request, op func(app, email string) error) (int, a
 }
 
 func (a *api) confirm(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	return a.emailOp(r, func(app, email string) error { return a.svc.ConfirmPendingUser(ctx, app, email) })
+	return a.emailOp(r, func(app, email string) error { return a.svc.Operators.ConfirmPendingUser(ctx, app, email) })
 }
 
 func (a *api) resend(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
 	return a.emailOp(r, func(app, email string) error {
-		return a.svc.ResendConfirmation(ctx, app, "local-userpass", email)
+		return a.svc.EmailPassword.ResendConfirmation(ctx, app, "local-userpass", email)
 	})
 }
 
 func (a *api) reset(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
 	return a.emailOp(r, func(app, email string) error {
-		return a.svc.SendPasswordReset(ctx, app, "local-userpass", email)
+		return a.svc.EmailPassword.SendPasswordReset(ctx, app, "local-userpass", email)
 	})
 }
 
 func (a *api) unlock(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
 	return a.emailOp(r, func(app, email string) error {
-		_, err := a.svc.Unlock(ctx, app, email)
+		_, err := a.svc.Operators.Unlock(ctx, app, email)
 		return err
 	})
 }
 
 func (a *api) listKeys(ctx context.Context, r *http.Request, _ store.AdminKey) (int, any, error) {
-	keys, err := a.svc.ListServerAPIKeys(ctx, r.PathValue("app"))
+	keys, err := a.svc.APIKeys.ListServerAPIKeys(ctx, r.PathValue("app"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -474,7 +474,7 @@ func (a *api) createKey(ctx context.Context, r *http.Request, admin store.AdminK
 	if err := body(r, &in); err != nil {
 		return 0, nil, err
 	}
-	k, err := a.svc.CreateServerAPIKey(ctx, r.PathValue("app"), in.Name)
+	k, err := a.svc.APIKeys.CreateServerAPIKey(ctx, r.PathValue("app"), in.Name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -491,14 +491,14 @@ type keyJSON struct {
 func toKeyJSON(k auth.APIKey) keyJSON { return keyJSON{k.ID, k.Name, k.Disabled, k.Key} }
 
 func (a *api) deleteKey(ctx context.Context, r *http.Request, admin store.AdminKey) (int, any, error) {
-	if err := a.svc.DeleteServerAPIKey(ctx, r.PathValue("app"), r.PathValue("id")); err != nil {
+	if err := a.svc.APIKeys.DeleteServerAPIKey(ctx, r.PathValue("app"), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
 }
 
 func (a *api) config(_ context.Context, r *http.Request, _ store.AdminKey) (int, any, error) {
-	v, err := a.svc.AppConfig(r.PathValue("app"))
+	v, err := a.svc.Operators.AppConfig(r.PathValue("app"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -523,7 +523,7 @@ func (a *api) audit(ctx context.Context, r *http.Request, _ store.AdminKey) (int
 		}
 		f.Since = t
 	}
-	evs, err := a.svc.AuditLog(ctx, r.PathValue("app"), f)
+	evs, err := a.svc.Operators.AuditLog(ctx, r.PathValue("app"), f)
 	if err != nil {
 		return 0, nil, err
 	}

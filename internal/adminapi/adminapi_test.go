@@ -32,7 +32,7 @@ func newEnv(t *testing.T) *env {
 	providers["custom-token"] = &appconfig.Provider{Name: "custom-token", Type: "custom-token", ID: "dddddddddddddddddddddddd",
 		Config: json.RawMessage(`{"signingAlgorithm": "HS256"}`), SecretConfig: map[string]json.RawMessage{"signingKeys": json.RawMessage(`["jwt-key"]`)}}
 	a := authtest.New(t, authtest.Options{Providers: providers})
-	key, _, err := a.Svc.CreateAdminKey(context.Background(), "ops")
+	key, _, err := a.Svc.Operators.CreateAdminKey(context.Background(), "ops")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestAdminKeys(t *testing.T) {
 			t.Errorf("key %q: %d", key, st)
 		}
 	}
-	if err := e.svc.DeleteAdminKey(context.Background(), "ops"); err != nil {
+	if err := e.svc.Operators.DeleteAdminKey(context.Background(), "ops"); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := e.do(t, "GET", "/apps", e.key, nil); st != 401 {
@@ -141,14 +141,14 @@ func TestUserManagement(t *testing.T) {
 		t.Errorf("unknown field: %d", st)
 	}
 	// Ann logs in (as a client would), twice: two sessions.
-	res, err := e.svc.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "ann@example.com", "password": "password1"}, Device: auth.Device{Platform: "node", SDKVersion: "2.0.1"}})
+	res, err := e.svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "ann@example.com", "password": "password1"}, Device: auth.Device{Platform: "node", SDKVersion: "2.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "ann@example.com", "password": "password1"}}); err != nil {
+	if _, err := e.svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "ann@example.com", "password": "password1"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "anon-user", Credentials: provider.Credentials{}}); err != nil {
+	if _, err := e.svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "anon-user", Credentials: provider.Credentials{}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -169,26 +169,26 @@ func TestUserManagement(t *testing.T) {
 	}
 
 	e.json(t, "PUT", "/apps/"+appID+"/users/"+annID+"/disable", nil, 204)
-	if _, err := e.svc.Authenticate(ctx, res.AccessToken); err == nil {
+	if _, err := e.svc.Sessions.Authenticate(ctx, res.AccessToken); err == nil {
 		t.Fatal("a disabled user's access token still works")
 	}
 	if d := e.json(t, "GET", "/apps/"+appID+"/users/"+annID, nil, 200); len(d["sessions"].([]any)) != 0 || d["user"].(map[string]any)["disabled"] != true {
 		t.Fatalf("after disable: %v", d)
 	}
 	e.json(t, "PUT", "/apps/"+appID+"/users/"+annID+"/enable", nil, 204)
-	again, err := e.svc.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "ann@example.com", "password": "password1"}})
+	again, err := e.svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "ann@example.com", "password": "password1"}})
 	if err != nil {
 		t.Fatalf("login after enable: %v", err)
 	}
 	if r := e.json(t, "POST", "/apps/"+appID+"/users/"+annID+"/logout", nil, 200); r["sessions_ended"].(float64) != 1 {
 		t.Fatalf("revoke: %v", r)
 	}
-	if _, err := e.svc.Refresh(ctx, again.RefreshToken, false); err == nil {
+	if _, err := e.svc.Sessions.Refresh(ctx, again.RefreshToken, false); err == nil {
 		t.Fatal("a revoked session still refreshes")
 	}
 
 	// Pending users.
-	if err := e.svc.Register(ctx, appID, "local-userpass", "pending@example.com", "password1"); err != nil {
+	if err := e.svc.EmailPassword.Register(ctx, appID, "local-userpass", "pending@example.com", "password1"); err != nil {
 		t.Fatal(err)
 	}
 	var pending []map[string]any
@@ -201,7 +201,7 @@ func TestUserManagement(t *testing.T) {
 	if st, _ := e.do(t, "POST", "/apps/"+appID+"/pending_users/confirm", e.key, map[string]string{"email": "pending@example.com"}); st != 400 {
 		t.Errorf("confirming twice: %d", st)
 	}
-	if _, err := e.svc.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "pending@example.com", "password": "password1"}}); err != nil {
+	if _, err := e.svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: appID, Provider: "local-userpass", Credentials: provider.Credentials{"username": "pending@example.com", "password": "password1"}}); err != nil {
 		t.Fatalf("login after an operator's confirmation: %v", err)
 	}
 

@@ -30,10 +30,10 @@ func actorOf(ctx context.Context) (Actor, bool) {
 // auditOperator records an operator's change in the app's audit log, with the actor in
 // ctx. Without one the change is not an operator's (a client's own reset request, say)
 // and is not recorded here.
-func (s *Service) auditOperator(ctx context.Context, appID, action, target, detail string) {
+func (s *core) auditOperator(ctx context.Context, appID, action, target, detail string) {
 	a, ok := actorOf(ctx)
 	if !ok {
 		return
 	}
-	s.Audit(store.AuditEvent{AppID: appID, Actor: a.Name, Action: action, Target: target, Outcome: "success", Detail: detail, IP: a.IP})
+	s.recordAudit(store.AuditEvent{AppID: appID, Actor: a.Name, Action: action, Target: target, Outcome: "success", Detail: detail, IP: a.IP})
 }

@@ -31,7 +31,7 @@ func adminKeyHash(key string) []byte {
 }
 
 // CreateAdminKey makes an admin API key. The key is returned once; only its hash is kept.
-func (s *Service) CreateAdminKey(ctx context.Context, name string) (string, store.AdminKey, error) {
+func (s *Operators) CreateAdminKey(ctx context.Context, name string) (string, store.AdminKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 {
 		return "", store.AdminKey{}, fail(ErrInvalidParameter, "an admin key needs a name of 1 to 64 characters")
@@ -51,12 +51,12 @@ func (s *Service) CreateAdminKey(ctx context.Context, name string) (string, stor
 }
 
 // ListAdminKeys lists the admin keys (never their secrets).
-func (s *Service) ListAdminKeys(ctx context.Context) ([]store.AdminKey, error) {
+func (s *Operators) ListAdminKeys(ctx context.Context) ([]store.AdminKey, error) {
 	return s.store.ListAdminKeys(ctx)
 }
 
 // DeleteAdminKey deletes an admin key by id or name.
-func (s *Service) DeleteAdminKey(ctx context.Context, idOrName string) error {
+func (s *Operators) DeleteAdminKey(ctx context.Context, idOrName string) error {
 	if err := s.store.DeleteAdminKey(ctx, idOrName); errors.Is(err, store.ErrNotFound) {
 		return fail(ErrNotFound, fmt.Sprintf("no admin key %q", idOrName))
 	} else if err != nil {
@@ -66,7 +66,7 @@ func (s *Service) DeleteAdminKey(ctx context.Context, idOrName string) error {
 }
 
 // AdminAuthenticate checks an admin API key.
-func (s *Service) AdminAuthenticate(ctx context.Context, key string) (store.AdminKey, error) {
+func (s *Operators) AdminAuthenticate(ctx context.Context, key string) (store.AdminKey, error) {
 	if !strings.HasPrefix(key, AdminKeyPrefix) || len(key) > 256 {
 		return store.AdminKey{}, fail(ErrAdminUnauthorized, "a valid admin key is required")
 	}
@@ -89,8 +89,8 @@ type UserDetail struct {
 }
 
 // ListUsers lists an app's users.
-func (s *Service) ListUsers(ctx context.Context, appID string, q store.UserQuery) ([]store.User, int, error) {
-	app, err := s.App(appID)
+func (s *Operators) ListUsers(ctx context.Context, appID string, q store.UserQuery) ([]store.User, int, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -98,8 +98,8 @@ func (s *Service) ListUsers(ctx context.Context, appID string, q store.UserQuery
 }
 
 // UserDetail returns a user with sessions and custom data.
-func (s *Service) UserDetail(ctx context.Context, appID, userID string) (UserDetail, error) {
-	app, err := s.App(appID)
+func (s *Operators) UserDetail(ctx context.Context, appID, userID string) (UserDetail, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return UserDetail{}, err
 	}
@@ -125,8 +125,8 @@ func (s *Service) UserDetail(ctx context.Context, appID, userID string) (UserDet
 }
 
 // CreateEmailPasswordUser creates a confirmed email/password account and its user.
-func (s *Service) CreateEmailPasswordUser(ctx context.Context, appID, email, password string) (store.User, error) {
-	app, err := s.App(appID)
+func (s *Operators) CreateEmailPasswordUser(ctx context.Context, appID, email, password string) (store.User, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -162,8 +162,8 @@ func (s *Service) CreateEmailPasswordUser(ctx context.Context, appID, email, pas
 }
 
 // SetUserDisabled disables (ending every session at once) or enables a user.
-func (s *Service) SetUserDisabled(ctx context.Context, appID, userID string, disabled bool) error {
-	app, err := s.App(appID)
+func (s *Operators) SetUserDisabled(ctx context.Context, appID, userID string, disabled bool) error {
+	app, err := s.app(appID)
 	if err != nil {
 		return err
 	}
@@ -181,8 +181,8 @@ func (s *Service) SetUserDisabled(ctx context.Context, appID, userID string, dis
 }
 
 // AdminDeleteUser deletes a user with everything it has.
-func (s *Service) AdminDeleteUser(ctx context.Context, appID, userID string) error {
-	app, err := s.App(appID)
+func (s *Operators) AdminDeleteUser(ctx context.Context, appID, userID string) error {
+	app, err := s.app(appID)
 	if err != nil {
 		return err
 	}
@@ -196,8 +196,8 @@ func (s *Service) AdminDeleteUser(ctx context.Context, appID, userID string) err
 }
 
 // RevokeSessions ends every session of a user; they must log in again.
-func (s *Service) RevokeSessions(ctx context.Context, appID, userID string) (int, error) {
-	app, err := s.App(appID)
+func (s *Operators) RevokeSessions(ctx context.Context, appID, userID string) (int, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return 0, err
 	}
@@ -213,8 +213,8 @@ func (s *Service) RevokeSessions(ctx context.Context, appID, userID string) (int
 }
 
 // ListPendingUsers lists email/password accounts awaiting confirmation.
-func (s *Service) ListPendingUsers(ctx context.Context, appID string, limit, offset int) ([]store.Account, error) {
-	app, err := s.App(appID)
+func (s *Operators) ListPendingUsers(ctx context.Context, appID string, limit, offset int) ([]store.Account, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return nil, err
 	}
@@ -222,8 +222,8 @@ func (s *Service) ListPendingUsers(ctx context.Context, appID string, limit, off
 }
 
 // ConfirmPendingUser confirms a pending account on an operator's decision.
-func (s *Service) ConfirmPendingUser(ctx context.Context, appID, email string) error {
-	app, err := s.App(appID)
+func (s *Operators) ConfirmPendingUser(ctx context.Context, appID, email string) error {
+	app, err := s.app(appID)
 	if err != nil {
 		return err
 	}
@@ -264,8 +264,8 @@ type AppView struct {
 }
 
 // AppConfig returns the app's configuration with secrets redacted.
-func (s *Service) AppConfig(appID string) (AppView, error) {
-	app, err := s.App(appID)
+func (s *Operators) AppConfig(appID string) (AppView, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return AppView{}, err
 	}

@@ -54,7 +54,7 @@ func apiKeysEnabled(app *App) error {
 
 // CreateAPIKey creates a user API key for the user of p and returns it with its secret,
 // which is never shown again.
-func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string) (APIKey, error) {
+func (s *APIKeys) CreateAPIKey(ctx context.Context, p Principal, name string) (APIKey, error) {
 	if err := apiKeysEnabled(p.App); err != nil {
 		return APIKey{}, err
 	}
@@ -95,14 +95,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string) (A
 		return APIKey{}, fmt.Errorf("create api key: %w", err)
 	}
 	s.log.InfoContext(ctx, "api key created", "app", p.App.ClientAppID, "user", p.UserID, "key", k.ID)
-	s.Audit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "api_key_created", Target: k.ID, Outcome: "success", Detail: name})
+	s.recordAudit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "api_key_created", Target: k.ID, Outcome: "success", Detail: name})
 	out := apiKeyOf(k)
 	out.Key = key
 	return out, nil
 }
 
 // ListAPIKeys lists the keys of the user of p.
-func (s *Service) ListAPIKeys(ctx context.Context, p Principal) ([]APIKey, error) {
+func (s *APIKeys) ListAPIKeys(ctx context.Context, p Principal) ([]APIKey, error) {
 	keys, err := s.store.ListAPIKeys(ctx, p.App.ClientAppID, p.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
@@ -112,7 +112,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal) ([]APIKey, error
 
 // ownKey returns the key id of the user of p, or ErrAPIKeyNotFound: another user's key
 // is as unknown as a key that does not exist.
-func (s *Service) ownKey(ctx context.Context, p Principal, id string) (store.APIKey, error) {
+func (s *core) ownKey(ctx context.Context, p Principal, id string) (store.APIKey, error) {
 	k, err := s.store.GetAPIKey(ctx, p.App.ClientAppID, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.UserID != p.UserID) {
 		return store.APIKey{}, fail(ErrAPIKeyNotFound, "API key not found")
@@ -124,7 +124,7 @@ func (s *Service) ownKey(ctx context.Context, p Principal, id string) (store.API
 }
 
 // GetAPIKey returns one key of the user of p.
-func (s *Service) GetAPIKey(ctx context.Context, p Principal, id string) (APIKey, error) {
+func (s *APIKeys) GetAPIKey(ctx context.Context, p Principal, id string) (APIKey, error) {
 	k, err := s.ownKey(ctx, p, id)
 	if err != nil {
 		return APIKey{}, err
@@ -134,7 +134,7 @@ func (s *Service) GetAPIKey(ctx context.Context, p Principal, id string) (APIKey
 
 // SetAPIKeyDisabled disables or enables a key of the user of p; disabling ends the
 // sessions the key opened. Doing either twice is a no-op.
-func (s *Service) SetAPIKeyDisabled(ctx context.Context, p Principal, id string, disabled bool) error {
+func (s *APIKeys) SetAPIKeyDisabled(ctx context.Context, p Principal, id string, disabled bool) error {
 	if _, err := s.ownKey(ctx, p, id); err != nil {
 		return fail(ErrAPIKeyNotFound, fmt.Sprintf("API key with id '%s' doesn't exist", id))
 	}
@@ -151,7 +151,7 @@ func (s *Service) SetAPIKeyDisabled(ctx context.Context, p Principal, id string,
 
 // DeleteAPIKey deletes a key of the user of p and ends the sessions it opened. Deleting a
 // key that does not exist succeeds; deleting the key of the calling session is refused.
-func (s *Service) DeleteAPIKey(ctx context.Context, p Principal, id string) error {
+func (s *APIKeys) DeleteAPIKey(ctx context.Context, p Principal, id string) error {
 	if _, err := s.ownKey(ctx, p, id); err != nil {
 		if errors.Is(err, ErrAPIKeyNotFound) {
 			return nil
@@ -169,8 +169,8 @@ func (s *Service) DeleteAPIKey(ctx context.Context, p Principal, id string) erro
 }
 
 // CreateServerAPIKey creates a server API key, with the server user it logs in as.
-func (s *Service) CreateServerAPIKey(ctx context.Context, appID, name string) (APIKey, error) {
-	app, err := s.App(appID)
+func (s *APIKeys) CreateServerAPIKey(ctx context.Context, appID, name string) (APIKey, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return APIKey{}, err
 	}
@@ -212,8 +212,8 @@ func (s *Service) CreateServerAPIKey(ctx context.Context, appID, name string) (A
 }
 
 // ListServerAPIKeys lists the app's server API keys.
-func (s *Service) ListServerAPIKeys(ctx context.Context, appID string) ([]APIKey, error) {
-	app, err := s.App(appID)
+func (s *APIKeys) ListServerAPIKeys(ctx context.Context, appID string) ([]APIKey, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return nil, err
 	}
@@ -225,8 +225,8 @@ func (s *Service) ListServerAPIKeys(ctx context.Context, appID string) ([]APIKey
 }
 
 // DeleteServerAPIKey deletes a server API key and its server user.
-func (s *Service) DeleteServerAPIKey(ctx context.Context, appID, id string) error {
-	app, err := s.App(appID)
+func (s *APIKeys) DeleteServerAPIKey(ctx context.Context, appID, id string) error {
+	app, err := s.app(appID)
 	if err != nil {
 		return err
 	}

@@ -138,7 +138,7 @@ type AppServicesImport struct {
 // identities (provider type and id, so the same custom JWT subject or OAuth account logs
 // in as the same user), its creation date and whether it is disabled. An email/password
 // identity comes without a password. Importing it again changes nothing.
-func (s *Service) ImportAppServicesUser(ctx context.Context, appID string, u AppServicesUser) (AppServicesImport, error) {
+func (s *Operators) ImportAppServicesUser(ctx context.Context, appID string, u AppServicesUser) (AppServicesImport, error) {
 	var res AppServicesImport
 	e := ExportedUser{ID: u.ID, Type: u.Type, Disabled: u.Disabled, CreatedAt: time.Unix(u.CreationDate, 0).UTC()}
 	if u.CreationDate == 0 {
@@ -167,8 +167,8 @@ func (s *Service) ImportAppServicesUser(ctx context.Context, appID string, u App
 
 // AccountsWithoutPassword lists, in email order after afterEmail, the emails of accounts
 // imported without a password (for the migration's reset mails).
-func (s *Service) AccountsWithoutPassword(ctx context.Context, appID, afterEmail string, limit int) ([]string, error) {
-	app, err := s.App(appID)
+func (s *Operators) AccountsWithoutPassword(ctx context.Context, appID, afterEmail string, limit int) ([]string, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return nil, err
 	}

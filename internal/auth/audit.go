@@ -115,10 +115,10 @@ func (a *auditor) close() {
 // FlushAudit returns once every audit event recorded so far is in the store.
 func (s *Service) FlushAudit(ctx context.Context) error { return s.audit.flush(ctx) }
 
-// Audit records an event in the app's audit log, durably: it returns once the event is
+// recordAudit records an event in the app's audit log, durably: it returns once the event is
 // committed, so that a change acknowledged after it has its event even if the process
 // is killed. A failure to write is logged; the change it describes has happened.
-func (s *Service) Audit(e store.AuditEvent) {
+func (s *core) recordAudit(e store.AuditEvent) {
 	if e.At.IsZero() {
 		e.At = s.clock.Now()
 	}
@@ -130,8 +130,8 @@ func (s *Service) Audit(e store.AuditEvent) {
 }
 
 // AuditLog lists an app's audit events, newest first.
-func (s *Service) AuditLog(ctx context.Context, appID string, f store.AuditFilter) ([]store.AuditEvent, error) {
-	app, err := s.App(appID)
+func (s *Operators) AuditLog(ctx context.Context, appID string, f store.AuditFilter) ([]store.AuditEvent, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return nil, err
 	}

@@ -94,8 +94,47 @@ type Options struct {
 	SessionRecheck time.Duration
 }
 
-// Service is the auth core. It is safe for concurrent use.
+// Service is the auth core, split by job: a reader looks for a login in Sessions, a
+// password reset in EmailPassword, an operator's tool in Operators. Every part shares one
+// store, key ring, clock and audit log, and records its own audit events, so no entry
+// point (HTTP handler, CLI command) has to remember to. It is safe for concurrent use.
 type Service struct {
+	*core
+	// Sessions logs users in (every provider, the browser OAuth redirect included),
+	// links identities, authenticates tokens, refreshes and ends sessions, and serves the
+	// profile and self-deletion.
+	Sessions *Sessions
+	// EmailPassword is the email/password provider's flows: registration, confirmation,
+	// resets, and the app's confirmation and reset functions.
+	EmailPassword *EmailPassword
+	// APIKeys manages users' API keys and the app's server keys.
+	APIKeys *APIKeys
+	// Operators is the operators' tools: admin keys, user listing and detail, disabling,
+	// deleting, revoking, pending users, unlocking, export and import (App Services'
+	// users included), the audit log and maintenance.
+	Operators *Operators
+	// Calls passes a logged-in user's calls through to the app's functions, data
+	// sources and push services.
+	Calls *Calls
+}
+
+// Sessions logs users in and keeps their sessions; see Service.Sessions.
+type Sessions struct{ *core }
+
+// EmailPassword runs the email/password flows; see Service.EmailPassword.
+type EmailPassword struct{ *core }
+
+// APIKeys manages API keys; see Service.APIKeys.
+type APIKeys struct{ *core }
+
+// Operators holds the operators' tools; see Service.Operators.
+type Operators struct{ *core }
+
+// Calls passes users' calls through to functions and data; see Service.Calls.
+type Calls struct{ *core }
+
+// core is the state every part of the Service shares.
+type core struct {
 	store         store.Store
 	ended         *endings // wakes long requests when sessions may have ended (see UntilSessionEnds)
 	recheck       time.Duration
@@ -147,19 +186,22 @@ func DefaultRegistry() provider.Registry {
 // New builds the Service. The returned notices list what the apps configure that this
 // build does not serve (for the server's log); configuration errors are returned as error.
 func New(opts Options) (*Service, []string, error) {
-	s, notices, err := build(opts)
+	c, notices, err := build(opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	// The audit writer starts only once nothing can fail: an error return leaves no
 	// goroutine behind.
-	s.audit = newAuditor(opts.Store, func(msg string, args ...any) { s.log.Error(msg, args...) })
-	return s, notices, nil
+	c.audit = newAuditor(opts.Store, func(msg string, args ...any) { c.log.Error(msg, args...) })
+	return &Service{
+		core: c, Sessions: &Sessions{c}, EmailPassword: &EmailPassword{c}, APIKeys: &APIKeys{c},
+		Operators: &Operators{c}, Calls: &Calls{c},
+	}, notices, nil
 }
 
-func build(opts Options) (*Service, []string, error) {
+func build(opts Options) (*core, []string, error) {
 	ended := newEndings()
-	s := &Service{
+	s := &core{
 		store: sessionEnds{Store: opts.Store, ended: ended}, ended: ended, ring: opts.Ring, hasher: opts.Hasher, mail: opts.Mail,
 		clock: opts.Clock, log: opts.Logger, apps: map[string]*App{},
 		accessTTL: opts.AccessTTL, refreshTTL: opts.RefreshTTL, lockout: DefaultLockout, metrics: opts.Metrics,
@@ -249,7 +291,9 @@ func build(opts Options) (*Service, []string, error) {
 }
 
 // App returns the app with the client app id, or an ErrAppNotFound error.
-func (s *Service) App(id string) (*App, error) {
+func (s *Service) App(id string) (*App, error) { return s.app(id) }
+
+func (s *core) app(id string) (*App, error) {
 	app, ok := s.apps[id]
 	if !ok {
 		return nil, fail(ErrAppNotFound, fmt.Sprintf("cannot find app using Client App ID '%s'", id))
@@ -257,7 +301,6 @@ func (s *Service) App(id string) (*App, error) {
 	return app, nil
 }
 
-// Apps returns every loaded app.
 // Ready checks what the service needs to serve requests: the store, and each app's data
 // sources. It is what /readyz reports; /healthz only says the process is up.
 func (s *Service) Ready(ctx context.Context) error {
@@ -266,7 +309,7 @@ func (s *Service) Ready(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		return err
 	}
-	for _, app := range s.Apps() {
+	for _, app := range s.appList() {
 		if err := app.data.Ping(ctx); err != nil {
 			return fmt.Errorf("app %s: %w", app.ClientAppID, err)
 		}
@@ -295,7 +338,9 @@ func (e *dataUnavailableError) Error() string { return e.reason + ": " + e.err.E
 func (e *dataUnavailableError) Unwrap() error { return e.err }
 
 // Apps lists the apps served, by client app id.
-func (s *Service) Apps() []*App {
+func (s *Service) Apps() []*App { return s.appList() }
+
+func (s *core) appList() []*App {
 	out := make([]*App, 0, len(s.apps))
 	for _, a := range s.apps {
 		out = append(out, a)

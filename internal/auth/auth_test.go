@@ -49,25 +49,25 @@ func TestNewLeavesNoGoroutineOnError(t *testing.T) {
 func TestOperatorChangesAreAuditedByTheService(t *testing.T) {
 	ctx := context.Background()
 	e := authtest.New(t, authtest.Options{})
-	res, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
+	res, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Without an actor (a client's own request path) no operator event is written.
-	if err := e.Svc.SetUserDisabled(ctx, authtest.AppID, res.UserID, false); err != nil {
+	if err := e.Svc.Operators.SetUserDisabled(ctx, authtest.AppID, res.UserID, false); err != nil {
 		t.Fatal(err)
 	}
 	opCtx := auth.WithActor(ctx, auth.Actor{Name: "admin:ops", IP: "192.0.2.7"})
-	if _, err := e.Svc.RevokeSessions(opCtx, authtest.AppID, res.UserID); err != nil {
+	if _, err := e.Svc.Operators.RevokeSessions(opCtx, authtest.AppID, res.UserID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Svc.SetUserDisabled(opCtx, authtest.AppID, res.UserID, true); err != nil {
+	if err := e.Svc.Operators.SetUserDisabled(opCtx, authtest.AppID, res.UserID, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Svc.FlushAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	events, err := e.Svc.AuditLog(ctx, authtest.AppID, store.AuditFilter{Limit: 50})
+	events, err := e.Svc.Operators.AuditLog(ctx, authtest.AppID, store.AuditFilter{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,26 +90,26 @@ func TestOperatorChangesAreAuditedByTheService(t *testing.T) {
 func TestEveryLoginFlowIsAudited(t *testing.T) {
 	ctx := context.Background()
 	e := authtest.New(t, authtest.Options{})
-	anon, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user", IP: "192.0.2.1"})
+	anon, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user", IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Svc.CreateEmailPasswordUser(ctx, authtest.AppID, "ann@example.com", "password1"); err != nil {
+	if _, err := e.Svc.Operators.CreateEmailPasswordUser(ctx, authtest.AppID, "ann@example.com", "password1"); err != nil {
 		t.Fatal(err)
 	}
 	creds := map[string]any{"username": "ann@example.com", "password": "password1"}
-	ann, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: creds, IP: "192.0.2.2"})
+	ann, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: creds, IP: "192.0.2.2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass",
+	if _, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass",
 		Credentials: map[string]any{"username": "ann@example.com", "password": "wrong-one"}, IP: "192.0.2.3"}); err == nil {
 		t.Fatal("a wrong password logged in")
 	}
 	if err := e.Svc.FlushAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	events, err := e.Svc.AuditLog(ctx, authtest.AppID, store.AuditFilter{Limit: 50})
+	events, err := e.Svc.Operators.AuditLog(ctx, authtest.AppID, store.AuditFilter{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,24 +133,24 @@ func TestEveryLoginFlowIsAudited(t *testing.T) {
 func TestExportAndImportKeepIdsAndPasswords(t *testing.T) {
 	ctx := context.Background()
 	from, to := authtest.New(t, authtest.Options{}), authtest.New(t, authtest.Options{})
-	u, err := from.Svc.CreateEmailPasswordUser(ctx, authtest.AppID, "kim@example.com", "password1")
+	u, err := from.Svc.Operators.CreateEmailPasswordUser(ctx, authtest.AppID, "kim@example.com", "password1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var exported []auth.ExportedUser
-	if err := from.Svc.ExportUsers(ctx, authtest.AppID, func(e auth.ExportedUser) error { exported = append(exported, e); return nil }); err != nil {
+	if err := from.Svc.Operators.ExportUsers(ctx, authtest.AppID, func(e auth.ExportedUser) error { exported = append(exported, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(exported) != 1 || exported[0].PasswordHash == "" {
 		t.Fatalf("exported = %+v", exported)
 	}
 	for round, want := range []bool{true, false} { // a second import skips what is there
-		ok, err := to.Svc.ImportUser(ctx, authtest.AppID, exported[0])
+		ok, err := to.Svc.Operators.ImportUser(ctx, authtest.AppID, exported[0])
 		if err != nil || ok != want {
 			t.Fatalf("import round %d: %v %v", round, ok, err)
 		}
 	}
-	res, err := to.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass",
+	res, err := to.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass",
 		Credentials: map[string]any{"username": "kim@example.com", "password": "password1"}})
 	if err != nil || res.UserID != u.ID {
 		t.Fatalf("login after import: %+v %v, want user %s", res, err, u.ID)
@@ -181,7 +181,7 @@ func TestAppServicesUsersKeepTheirIds(t *testing.T) {
 	e := authtest.New(t, authtest.Options{})
 	var keys []string
 	for _, u := range users {
-		res, err := e.Svc.ImportAppServicesUser(ctx, authtest.AppID, u)
+		res, err := e.Svc.Operators.ImportAppServicesUser(ctx, authtest.AppID, u)
 		if err != nil || !res.Created {
 			t.Fatalf("import %s: %+v %v", u.ID, res, err)
 		}
@@ -190,23 +190,23 @@ func TestAppServicesUsersKeepTheirIds(t *testing.T) {
 	if len(keys) != 1 || keys[0] != "64a1f0c2e4b0a1b2c3d4e602" {
 		t.Errorf("API key identities reported: %v", keys)
 	}
-	again, err := e.Svc.ImportAppServicesUser(ctx, authtest.AppID, users[0])
+	again, err := e.Svc.Operators.ImportAppServicesUser(ctx, authtest.AppID, users[0])
 	if err != nil || again.Created {
 		t.Fatalf("a second import: %+v %v", again, err)
 	}
-	jay, err := e.Svc.UserDetail(ctx, authtest.AppID, "64a1f0c2e4b0a1b2c3d4e600")
+	jay, err := e.Svc.Operators.UserDetail(ctx, authtest.AppID, "64a1f0c2e4b0a1b2c3d4e600")
 	if err != nil || !jay.Disabled || jay.Identities[0].ID != "jwt-subject-42" || jay.CreatedAt.Unix() != 1688334531 {
 		t.Fatalf("the custom JWT user: %+v %v", jay, err)
 	}
 
 	// No password logs in until a reset sets one; then the user keeps its id.
 	login := func(pw string) (auth.LoginResult, error) {
-		return e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: map[string]any{"username": "migrated@example.com", "password": pw}})
+		return e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: map[string]any{"username": "migrated@example.com", "password": pw}})
 	}
 	if _, err := login("anything"); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("a migrated account logged in without a reset: %v", err)
 	}
-	if err := e.Svc.SendPasswordReset(ctx, authtest.AppID, "local-userpass", "migrated@example.com"); err != nil {
+	if err := e.Svc.EmailPassword.SendPasswordReset(ctx, authtest.AppID, "local-userpass", "migrated@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := e.Mail.WaitFor("migrated@example.com", "Reset", 10*time.Second)
@@ -217,7 +217,7 @@ func TestAppServicesUsersKeepTheirIds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Svc.ResetPassword(ctx, authtest.AppID, "local-userpass", u.Query().Get("token"), u.Query().Get("tokenId"), "new-password"); err != nil {
+	if err := e.Svc.EmailPassword.ResetPassword(ctx, authtest.AppID, "local-userpass", u.Query().Get("token"), u.Query().Get("tokenId"), "new-password"); err != nil {
 		t.Fatal(err)
 	}
 	res, err := login("new-password")
@@ -248,11 +248,11 @@ func TestSessionEndsReachTheirStreams(t *testing.T) {
 	e := authtest.New(t, authtest.Options{Tune: func(o *auth.Options) { o.SessionRecheck = time.Hour }})
 	login := func() (auth.LoginResult, auth.Principal) {
 		t.Helper()
-		res, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
+		res, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := e.Svc.Authenticate(ctx, res.AccessToken)
+		p, err := e.Svc.Sessions.Authenticate(ctx, res.AccessToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,18 +271,18 @@ func TestSessionEndsReachTheirStreams(t *testing.T) {
 	}
 	a, pa := login()
 	_, pb := login()
-	ca, stopA := e.Svc.UntilSessionEnds(ctx, pa)
+	ca, stopA := e.Svc.Sessions.UntilSessionEnds(ctx, pa)
 	defer stopA()
-	cb, stopB := e.Svc.UntilSessionEnds(ctx, pb)
+	cb, stopB := e.Svc.Sessions.UntilSessionEnds(ctx, pb)
 	defer stopB()
-	if err := e.Svc.LogOut(ctx, a.RefreshToken); err != nil {
+	if err := e.Svc.Sessions.LogOut(ctx, a.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
 	ended(ca)
 	if cb.Err() != nil {
 		t.Fatal("another user's stream ended")
 	}
-	if err := e.Svc.SetUserDisabled(ctx, authtest.AppID, pb.UserID, true); err != nil {
+	if err := e.Svc.Operators.SetUserDisabled(ctx, authtest.AppID, pb.UserID, true); err != nil {
 		t.Fatal(err)
 	}
 	ended(cb)

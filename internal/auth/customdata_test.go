@@ -57,7 +57,7 @@ func TestCustomUserDataInTokens(t *testing.T) {
 		src, _ = sources.Get("mongodb-atlas")
 		o.Data = map[string]*data.Sources{app.ClientAppID: sources}
 	}})
-	res, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
+	res, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +66,11 @@ func TestCustomUserDataInTokens(t *testing.T) {
 	}
 	// A second user, who will log in again later: their first login made them, so their
 	// document was never read.
-	if err := e.Svc.Register(ctx, authtest.AppID, "local-userpass", "bo@example.com", "bo-password"); err != nil {
+	if err := e.Svc.EmailPassword.Register(ctx, authtest.AppID, "local-userpass", "bo@example.com", "bo-password"); err != nil {
 		t.Fatal(err)
 	}
 	boLogin := auth.LoginRequest{AppID: authtest.AppID, Provider: "local-userpass", Credentials: map[string]any{"username": "bo@example.com", "password": "bo-password"}}
-	if _, err := e.Svc.LogIn(ctx, boLogin); err != nil {
+	if _, err := e.Svc.Sessions.LogIn(ctx, boLogin); err != nil {
 		t.Fatal(err)
 	}
 	arg := bson.D{{Key: "database", Value: "app"}, {Key: "collection", Value: "profiles"},
@@ -78,7 +78,7 @@ func TestCustomUserDataInTokens(t *testing.T) {
 	if _, err := src.Execute(ctx, data.Caller{System: true}, "insertOne", arg); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := e.Svc.Refresh(ctx, res.RefreshToken, false)
+	ref, err := e.Svc.Sessions.Refresh(ctx, res.RefreshToken, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestCustomUserDataInTokens(t *testing.T) {
 	if err := src.Client().Disconnect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ref, err = e.Svc.Refresh(ctx, res.RefreshToken, false)
+	ref, err = e.Svc.Sessions.Refresh(ctx, res.RefreshToken, false)
 	if err != nil {
 		t.Fatalf("refresh with a known copy: %v", err)
 	}
@@ -98,11 +98,11 @@ func TestCustomUserDataInTokens(t *testing.T) {
 		t.Errorf("source down, user_data = %v", ud)
 	}
 	// A new user has no document yet: their login needs no read.
-	if _, err := e.Svc.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"}); err != nil {
+	if _, err := e.Svc.Sessions.LogIn(ctx, auth.LoginRequest{AppID: authtest.AppID, Provider: "anon-user"}); err != nil {
 		t.Errorf("a new user's login with the source down: %v", err)
 	}
 	// An existing user whose document was never read cannot be given a token without it.
-	_, err = e.Svc.LogIn(ctx, boLogin)
+	_, err = e.Svc.Sessions.LogIn(ctx, boLogin)
 	if err == nil {
 		t.Fatal("an existing user's login was answered though their custom data cannot be read")
 	}

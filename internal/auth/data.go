@@ -36,7 +36,7 @@ var (
 // When the data source fails, the last copy read is used (the data package logs it);
 // with no copy at all the error is returned (a *dataUnavailableError, answered 503), so a
 // token never leaves out user_data silently.
-func (s *Service) customData(ctx context.Context, app *App, userID string) (json.RawMessage, error) {
+func (s *core) customData(ctx context.Context, app *App, userID string) (json.RawMessage, error) {
 	if app.data == nil || app.CustomUserData == nil {
 		return nil, nil
 	}
@@ -64,7 +64,7 @@ func (s *Service) customData(ctx context.Context, app *App, userID string) (json
 // customDataValues is the custom data as context.user.custom_data and %%user.custom_data
 // see it: plain maps and slices holding BSON values (ObjectIds, dates, Int32 and Int64
 // as such); never nil.
-func (s *Service) customDataValues(ctx context.Context, app *App, userID string) map[string]any {
+func (s *core) customDataValues(ctx context.Context, app *App, userID string) map[string]any {
 	m, _ := ejson.Plain(s.readCustomData(ctx, app, userID)).(map[string]any)
 	if m == nil {
 		m = map[string]any{}
@@ -73,7 +73,7 @@ func (s *Service) customDataValues(ctx context.Context, app *App, userID string)
 }
 
 // customDataJSON is the custom data as relaxed Extended JSON values, for operators.
-func (s *Service) customDataJSON(ctx context.Context, app *App, userID string) map[string]any {
+func (s *core) customDataJSON(ctx context.Context, app *App, userID string) map[string]any {
 	doc := s.readCustomData(ctx, app, userID)
 	if doc == nil {
 		return nil
@@ -91,7 +91,7 @@ func (s *Service) customDataJSON(ctx context.Context, app *App, userID string) m
 
 // readCustomData reads the custom data document, or nil when there is none or the data
 // source failed (logged).
-func (s *Service) readCustomData(ctx context.Context, app *App, userID string) bson.D {
+func (s *core) readCustomData(ctx context.Context, app *App, userID string) bson.D {
 	if app.data == nil || app.CustomUserData == nil {
 		return nil
 	}
@@ -105,7 +105,7 @@ func (s *Service) readCustomData(ctx context.Context, app *App, userID string) b
 
 // onUserCreation runs the app's on_user_creation_function_name, as the system user, with
 // the new user. A failure is logged; the login goes on, as App Services let it.
-func (s *Service) onUserCreation(ctx context.Context, app *App, userID string) {
+func (s *core) onUserCreation(ctx context.Context, app *App, userID string) {
 	cfg := app.CustomUserData
 	if cfg == nil || cfg.OnUserCreationFunctionName == "" || app.functions == nil {
 		return
@@ -127,7 +127,7 @@ func (s *Service) onUserCreation(ctx context.Context, app *App, userID string) {
 
 // CallService runs a MongoDB service action ("find", "insertOne", ...) for the user
 // behind p, under the collection's rules.
-func (s *Service) CallService(ctx context.Context, p Principal, service, action string, arg bson.D) (any, error) {
+func (s *Calls) CallService(ctx context.Context, p Principal, service, action string, arg bson.D) (any, error) {
 	src, ok := p.App.data.Get(service)
 	if !ok {
 		return nil, fail(ErrServiceNotFound, fmt.Sprintf("service not found: '%s'", service))
@@ -145,7 +145,7 @@ func (s *Service) CallService(ctx context.Context, p Principal, service, action 
 
 // DataSource returns the app's data source called name, and the caller for user p, for
 // requests that the HTTP layer streams (watch).
-func (s *Service) DataSource(ctx context.Context, p Principal, service string) (*data.Source, data.Caller, error) {
+func (s *Calls) DataSource(ctx context.Context, p Principal, service string) (*data.Source, data.Caller, error) {
 	src, ok := p.App.data.Get(service)
 	if !ok {
 		return nil, data.Caller{}, fail(ErrServiceNotFound, fmt.Sprintf("service not found: '%s'", service))
@@ -157,7 +157,7 @@ func (s *Service) DataSource(ctx context.Context, p Principal, service string) (
 	return src, data.Caller{Env: s.rulesEnv(ctx, p.App, user)}, nil
 }
 
-func (s *Service) rulesEnv(ctx context.Context, app *App, user *function.User) rules.Env {
+func (s *core) rulesEnv(ctx context.Context, app *App, user *function.User) rules.Env {
 	if app.functions != nil {
 		return app.functions.RulesEnv(ctx, user)
 	}

@@ -34,8 +34,8 @@ type ExportedIdentity struct {
 }
 
 // ExportUsers calls fn with every user of the app, oldest first.
-func (s *Service) ExportUsers(ctx context.Context, appID string, fn func(ExportedUser) error) error {
-	app, err := s.App(appID)
+func (s *Operators) ExportUsers(ctx context.Context, appID string, fn func(ExportedUser) error) error {
+	app, err := s.app(appID)
 	if err != nil {
 		return err
 	}
@@ -73,8 +73,8 @@ func (s *Service) ExportUsers(ctx context.Context, appID string, fn func(Exporte
 
 // ImportUser creates an exported user in the app. It reports false (and does nothing)
 // when the user already exists, so that an import can be run again after a failure.
-func (s *Service) ImportUser(ctx context.Context, appID string, e ExportedUser) (bool, error) {
-	app, err := s.App(appID)
+func (s *Operators) ImportUser(ctx context.Context, appID string, e ExportedUser) (bool, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return false, err
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 // FunctionUser is the context.user of a call made by the user behind p.
-func (s *Service) FunctionUser(ctx context.Context, p Principal) (*function.User, error) {
-	u, err := s.Profile(ctx, p)
+func (s *Calls) FunctionUser(ctx context.Context, p Principal) (*function.User, error) {
+	u, err := s.profile(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +21,7 @@ func (s *Service) FunctionUser(ctx context.Context, p Principal) (*function.User
 }
 
 // functionUser is context.user for a user id, with the user's custom data.
-func (s *Service) functionUser(ctx context.Context, app *App, userID string) (*function.User, error) {
+func (s *core) functionUser(ctx context.Context, app *App, userID string) (*function.User, error) {
 	u, err := s.store.GetUser(ctx, app.ClientAppID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("reading user: %w", err)
@@ -29,7 +29,7 @@ func (s *Service) functionUser(ctx context.Context, app *App, userID string) (*f
 	return s.functionUserOf(ctx, app, u), nil
 }
 
-func (s *Service) functionUserOf(ctx context.Context, app *App, u store.User) *function.User {
+func (s *core) functionUserOf(ctx context.Context, app *App, u store.User) *function.User {
 	custom := s.customDataValues(ctx, app, u.ID)
 	fu := &function.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: custom}
 	for _, id := range u.Identities {
@@ -40,7 +40,7 @@ func (s *Service) functionUserOf(ctx context.Context, app *App, u store.User) *f
 
 // CallFunction runs the app function name for the user behind p, as a client call
 // (private functions are refused), and returns its result as relaxed Extended JSON.
-func (s *Service) CallFunction(ctx context.Context, p Principal, name string, args []any, req function.Request) (json.RawMessage, error) {
+func (s *Calls) CallFunction(ctx context.Context, p Principal, name string, args []any, req function.Request) (json.RawMessage, error) {
 	if p.App.functions == nil {
 		return nil, fail(ErrFunctionNotFound, fmt.Sprintf("function not found: '%s'", name))
 	}
@@ -77,7 +77,7 @@ func functionError(name string, err error) error {
 
 // runStatusFunction runs a confirmation or reset function as the system user and returns
 // the status it chose: "success", "pending" or "fail" (a thrown error is "fail").
-func (s *Service) runStatusFunction(ctx context.Context, app *App, name string, args ...any) (string, error) {
+func (s *core) runStatusFunction(ctx context.Context, app *App, name string, args ...any) (string, error) {
 	res, err := app.functions.CallValue(ctx, function.Call{Name: name, Args: args, System: true, Login: true})
 	var ee *function.ExecError
 	if errors.As(err, &ee) {

@@ -55,8 +55,8 @@ func lockoutKey(entry *providerEntry, creds provider.Credentials) string {
 
 // AccountKey is the account a login's credentials name, for the per-account rate limit
 // (an email, the hash of an API key), or "" when the provider's credentials name none.
-func (s *Service) AccountKey(appID, providerName string, creds map[string]any) string {
-	app, err := s.App(appID)
+func (s *Sessions) AccountKey(appID, providerName string, creds map[string]any) string {
+	app, err := s.app(appID)
 	if err != nil {
 		return ""
 	}
@@ -135,7 +135,7 @@ func (a *accountTurns) take(ctx context.Context, key string, wait time.Duration)
 // countAttempt counts a password login before the password is checked, and refuses it
 // while the account is locked. Counting first, in one atomic step, means that parallel
 // attempts cannot all be checked before the lock: at most Threshold get through.
-func (s *Service) countAttempt(ctx context.Context, app *App, key string) (store.LoginFailures, error) {
+func (s *core) countAttempt(ctx context.Context, app *App, key string) (store.LoginFailures, error) {
 	if key == "" || s.lockout.Threshold <= 0 {
 		return store.LoginFailures{}, nil
 	}
@@ -154,14 +154,14 @@ func (s *Service) countAttempt(ctx context.Context, app *App, key string) (store
 
 // recordFailure reports a failed password login that countAttempt counted, when it
 // locked the account.
-func (s *Service) recordFailure(ctx context.Context, app *App, key string, f store.LoginFailures) {
+func (s *core) recordFailure(ctx context.Context, app *App, key string, f store.LoginFailures) {
 	if key == "" || s.lockout.Threshold <= 0 {
 		return
 	}
 	now := s.clock.Now()
 	if f.LockedUntil.After(now) {
 		s.metrics.Lockout()
-		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "system", Action: "account_locked", Target: key, Outcome: "locked",
+		s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "system", Action: "account_locked", Target: key, Outcome: "locked",
 			Detail: fmt.Sprintf("%d failures; locked for %s", f.Failures, f.LockedUntil.Sub(now).Round(time.Second))})
 		s.log.WarnContext(ctx, "account locked after failed logins", "app", app.ClientAppID, "account", keyDigest(key),
 			"failures", f.Failures, "locked_for", f.LockedUntil.Sub(now).String())
@@ -170,8 +170,8 @@ func (s *Service) recordFailure(ctx context.Context, app *App, key string, f sto
 
 // Unlock clears an email/password account's failed logins and lockout (for operators).
 // It reports whether the account had any.
-func (s *Service) Unlock(ctx context.Context, appID, email string) (bool, error) {
-	app, err := s.App(appID)
+func (s *Operators) Unlock(ctx context.Context, appID, email string) (bool, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return false, err
 	}

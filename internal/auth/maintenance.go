@@ -14,10 +14,10 @@ const anonymousCleanupBatch = 500
 // logged in or refreshed for anonAfter (0: never), and removes expired rate counters and
 // OAuth states. Every step is a single statement on the shared database, so several
 // nodes may run it at the same time.
-func (s *Service) Maintain(ctx context.Context, anonAfter time.Duration) error {
+func (s *Operators) Maintain(ctx context.Context, anonAfter time.Duration) error {
 	now := s.clock.Now()
 	if anonAfter > 0 {
-		for _, app := range s.Apps() {
+		for _, app := range s.appList() {
 			total := 0
 			for {
 				n, err := s.store.DeleteInactiveAnonymousUsers(ctx, app.ClientAppID, now.Add(-anonAfter), anonymousCleanupBatch)
@@ -42,7 +42,7 @@ func (s *Service) Maintain(ctx context.Context, anonAfter time.Duration) error {
 }
 
 // RunMaintenance runs Maintain every interval until ctx ends, logging failures.
-func (s *Service) RunMaintenance(ctx context.Context, interval, anonAfter time.Duration) {
+func (s *Operators) RunMaintenance(ctx context.Context, interval, anonAfter time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -49,8 +49,8 @@ type RedirectStarted struct {
 
 // StartRedirectLogin checks the request and records the login in progress under a
 // random state; the provider's consent URL carries the state.
-func (s *Service) StartRedirectLogin(ctx context.Context, r RedirectStart) (RedirectStarted, error) {
-	app, err := s.App(r.AppID)
+func (s *Sessions) StartRedirectLogin(ctx context.Context, r RedirectStart) (RedirectStarted, error) {
+	app, err := s.app(r.AppID)
 	if err != nil {
 		return RedirectStarted{}, err
 	}
@@ -111,7 +111,7 @@ type RedirectFinish struct {
 // the app's redirect URL with the result in its fragment, as realm-web's
 // handleAuthRedirect reads it. An unknown or expired state, or another browser, is an
 // error; every other failure is reported in the fragment.
-func (s *Service) FinishRedirectLogin(ctx context.Context, f RedirectFinish) (string, error) {
+func (s *Sessions) FinishRedirectLogin(ctx context.Context, f RedirectFinish) (string, error) {
 	stateID, browserSecret, code, refusal := f.StateID, f.BrowserSecret, f.Code, f.Refusal
 	st, err := s.store.TakeOAuthState(ctx, stateID, s.clock.Now())
 	if errors.Is(err, store.ErrNotFound) {
@@ -141,7 +141,7 @@ func (s *Service) FinishRedirectLogin(ctx context.Context, f RedirectFinish) (st
 	if refusal != "" {
 		return finish(fail(ErrAuthFailed, "the provider refused the login: "+refusal))
 	}
-	app, err := s.App(st.AppID)
+	app, err := s.app(st.AppID)
 	if err != nil {
 		return finish(err)
 	}

@@ -20,7 +20,7 @@ const maxPushTokenLength = 4096
 
 // RegisterPush records the registration token of the device behind p for a push service,
 // replacing an earlier one.
-func (s *Service) RegisterPush(ctx context.Context, p Principal, service, token string) error {
+func (s *Calls) RegisterPush(ctx context.Context, p Principal, service, token string) error {
 	if !pushServicePattern.MatchString(service) {
 		return fail(ErrInvalidParameter, fmt.Sprintf("push service name %q is invalid", service))
 	}
@@ -35,18 +35,18 @@ func (s *Service) RegisterPush(ctx context.Context, p Principal, service, token 
 	if err != nil {
 		return fmt.Errorf("register push: %w", err)
 	}
-	s.Audit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "push_registered", Target: p.UserID, Outcome: "success", Detail: service})
+	s.recordAudit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "push_registered", Target: p.UserID, Outcome: "success", Detail: service})
 	return nil
 }
 
 // DeregisterPush forgets the registration of the device behind p for a push service.
-func (s *Service) DeregisterPush(ctx context.Context, p Principal, service string) error {
+func (s *Calls) DeregisterPush(ctx context.Context, p Principal, service string) error {
 	if !pushServicePattern.MatchString(service) {
 		return fail(ErrInvalidParameter, fmt.Sprintf("push service name %q is invalid", service))
 	}
 	if err := s.store.DeletePushRegistration(ctx, p.App.ClientAppID, p.UserID, p.DeviceID, service); err != nil {
 		return fmt.Errorf("deregister push: %w", err)
 	}
-	s.Audit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "push_deregistered", Target: p.UserID, Outcome: "success", Detail: service})
+	s.recordAudit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "push_deregistered", Target: p.UserID, Outcome: "success", Detail: service})
 	return nil
 }

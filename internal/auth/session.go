@@ -90,8 +90,8 @@ type Principal struct {
 
 // LogIn checks credentials with the app's provider and opens a session, creating the
 // user on the identity's first login; or links the identity when req.LinkAccessToken is set.
-func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, error) {
-	app, err := s.App(req.AppID)
+func (s *Sessions) LogIn(ctx context.Context, req LoginRequest) (LoginResult, error) {
+	app, err := s.app(req.AppID)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -130,7 +130,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 	failures, err := s.countAttempt(ctx, app, lockKey)
 	if err != nil {
 		s.metrics.Login(entry.cfg.Type, "locked")
-		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: lockKey, Outcome: "locked", Detail: entry.cfg.Type, IP: req.IP})
+		s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: lockKey, Outcome: "locked", Detail: entry.cfg.Type, IP: req.IP})
 		return LoginResult{}, err
 	}
 	ident, err := entry.impl.Authenticate(ctx, req.Credentials)
@@ -138,7 +138,7 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 		if errors.Is(err, provider.ErrInvalidCredentials) {
 			s.recordFailure(ctx, app, lockKey, failures)
 			s.metrics.Login(entry.cfg.Type, "failure")
-			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_failed", Target: lockKey, Outcome: "failure", Detail: entry.cfg.Type, IP: req.IP})
+			s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_failed", Target: lockKey, Outcome: "failure", Detail: entry.cfg.Type, IP: req.IP})
 		} else {
 			s.metrics.Login(entry.cfg.Type, "error")
 		}
@@ -157,13 +157,13 @@ func (s *Service) LogIn(ctx context.Context, req LoginRequest) (LoginResult, err
 // (LogIn, and the OAuth redirect's callback): it links the identity to linker's user, or
 // opens a session (creating the user at its identity's first login), and records the
 // metrics and audit events of either.
-func (s *Service) completeLogin(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, linker *Principal, dev Device, ip string) (LoginResult, error) {
+func (s *core) completeLogin(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, linker *Principal, dev Device, ip string) (LoginResult, error) {
 	s.metrics.Login(entry.cfg.Type, "success")
 	identity := store.Identity{ID: ident.ID, ProviderType: entry.cfg.Type, ProviderID: entry.cfg.ID, Data: ident.Data, CreatedAt: s.clock.Now()}
 	if linker != nil {
 		res, err := s.link(ctx, *linker, identity)
 		if err == nil {
-			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + linker.UserID, Action: "identity_linked", Target: linker.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
+			s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + linker.UserID, Action: "identity_linked", Target: linker.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
 		}
 		return res, err
 	}
@@ -173,16 +173,16 @@ func (s *Service) completeLogin(ctx context.Context, app *App, entry *providerEn
 		if res.Created {
 			action = "user_created"
 		}
-		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + res.UserID, Action: action, Target: res.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
+		s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + res.UserID, Action: action, Target: res.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
 	} else if errors.Is(err, ErrUserDisabled) {
-		s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: identity.ID, Outcome: "disabled", Detail: entry.cfg.Type, IP: ip})
+		s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: identity.ID, Outcome: "disabled", Detail: entry.cfg.Type, IP: ip})
 	}
 	return res, err
 }
 
 // openSession logs the identity in: it finds or creates its user and opens a session on
 // the device, and mints the tokens.
-func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, identity store.Identity, dev Device) (LoginResult, error) {
+func (s *core) openSession(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, identity store.Identity, dev Device) (LoginResult, error) {
 	now := identity.CreatedAt
 	deviceID := strings.ToLower(dev.ID)
 	if !isObjectIDHex(deviceID) || deviceID == NoDevice {
@@ -255,7 +255,7 @@ func (s *Service) openSession(ctx context.Context, app *App, entry *providerEntr
 	return LoginResult{AccessToken: access, RefreshToken: refresh, UserID: user.ID, DeviceID: deviceID, Created: created}, nil
 }
 
-func (s *Service) link(ctx context.Context, p Principal, identity store.Identity) (LoginResult, error) {
+func (s *core) link(ctx context.Context, p Principal, identity store.Identity) (LoginResult, error) {
 	user, err := s.store.GetUser(ctx, p.App.ClientAppID, p.UserID)
 	if err != nil {
 		return LoginResult{}, fail(ErrInvalidSession, "invalid session: user not found")
@@ -316,7 +316,7 @@ func providerError(err error, linking bool) error {
 
 // Authenticate checks an access token and that its session still exists (so a logged
 // out, revoked, disabled or deleted user's access tokens stop working at once).
-func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+func (s *Sessions) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	now := s.clock.Now()
 	c, err := s.ring.Verify(raw, token.TypeAccess, now)
 	if errors.Is(err, token.ErrExpired) {
@@ -344,7 +344,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 
 // RefreshTokenApp returns the app a refresh token (expired or not) was issued for, so
 // that the HTTP layer can check the app's allowed origins before the token is used.
-func (s *Service) RefreshTokenApp(raw string) (*App, bool) {
+func (s *Sessions) RefreshTokenApp(raw string) (*App, bool) {
 	c, err := s.ring.Verify(raw, token.TypeRefresh, s.clock.Now())
 	if err != nil && !errors.Is(err, token.ErrExpired) {
 		return nil, false
@@ -354,7 +354,7 @@ func (s *Service) RefreshTokenApp(raw string) (*App, bool) {
 }
 
 // sessionFromRefresh finds the live session that a refresh token names.
-func (s *Service) sessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
+func (s *core) sessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
 	now := s.clock.Now()
 	c, err := s.ring.Verify(raw, token.TypeRefresh, now)
 	if errors.Is(err, token.ErrExpired) && allowExpired {
@@ -403,7 +403,7 @@ func (*staleRefresh) Error() string { return "refresh token was rotated away" }
 // Refresh mints a new access token for the session a refresh token names. With rotate
 // (clients that opt in) it also replaces the refresh token: the old one stays valid for
 // the grace window only, and a replay of an older one ends the session.
-func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool) (RefreshResult, error) {
+func (s *Sessions) Refresh(ctx context.Context, refreshToken string, rotate bool) (RefreshResult, error) {
 	app, sess, err := s.sessionFromRefresh(ctx, refreshToken, false)
 	var stale *staleRefresh
 	if errors.As(err, &stale) {
@@ -445,7 +445,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool)
 		}
 		if r == store.RotationReuse {
 			s.metrics.Refresh("reuse")
-			s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + sess.UserID, Action: "refresh_refused", Target: sess.UserID, Outcome: "reuse", Detail: "session " + sess.ID + " ended"})
+			s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + sess.UserID, Action: "refresh_refused", Target: sess.UserID, Outcome: "reuse", Detail: "session " + sess.ID + " ended"})
 			s.log.WarnContext(ctx, "refresh token replayed after rotation: session ended", "app", app.ClientAppID, "user", sess.UserID, "session", sess.ID)
 			return RefreshResult{}, fail(ErrSessionNotFound, "invalid session: refresh token was already used")
 		}
@@ -472,9 +472,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, rotate bool)
 
 // revokeReplayed ends a session whose rotated-away refresh token was presented, and
 // returns the error to answer with.
-func (s *Service) revokeReplayed(ctx context.Context, app *App, sess store.Session) error {
+func (s *core) revokeReplayed(ctx context.Context, app *App, sess store.Session) error {
 	s.metrics.Refresh("reuse")
-	s.Audit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + sess.UserID, Action: "refresh_refused", Target: sess.UserID, Outcome: "reuse", Detail: "session " + sess.ID + " ended"})
+	s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + sess.UserID, Action: "refresh_refused", Target: sess.UserID, Outcome: "reuse", Detail: "session " + sess.ID + " ended"})
 	s.log.WarnContext(ctx, "refresh token replayed after rotation: session ended", "app", app.ClientAppID, "user", sess.UserID, "session", sess.ID)
 	if err := s.store.DeleteSession(ctx, app.ClientAppID, sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.ErrorContext(ctx, "ending a replayed session failed", "err", err)
@@ -484,7 +484,7 @@ func (s *Service) revokeReplayed(ctx context.Context, app *App, sess store.Sessi
 
 // liveSessionFromRefresh is sessionFromRefresh for callers that never rotate: a
 // rotated-away token ends its session.
-func (s *Service) liveSessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
+func (s *core) liveSessionFromRefresh(ctx context.Context, raw string, allowExpired bool) (*App, store.Session, error) {
 	app, sess, err := s.sessionFromRefresh(ctx, raw, allowExpired)
 	var stale *staleRefresh
 	if errors.As(err, &stale) {
@@ -495,7 +495,7 @@ func (s *Service) liveSessionFromRefresh(ctx context.Context, raw string, allowE
 
 // LogOut ends the session a refresh token names. An expired refresh token still ends
 // its session.
-func (s *Service) LogOut(ctx context.Context, refreshToken string) error {
+func (s *Sessions) LogOut(ctx context.Context, refreshToken string) error {
 	app, sess, err := s.liveSessionFromRefresh(ctx, refreshToken, true)
 	if err != nil {
 		return err
@@ -511,7 +511,11 @@ func (s *Service) LogOut(ctx context.Context, refreshToken string) error {
 }
 
 // Profile returns the user behind p with its identities.
-func (s *Service) Profile(ctx context.Context, p Principal) (store.User, error) {
+func (s *Sessions) Profile(ctx context.Context, p Principal) (store.User, error) {
+	return s.profile(ctx, p)
+}
+
+func (s *core) profile(ctx context.Context, p Principal) (store.User, error) {
 	u, err := s.store.GetUser(ctx, p.App.ClientAppID, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, fail(ErrInvalidSession, "invalid session: user not found")
@@ -523,7 +527,7 @@ func (s *Service) Profile(ctx context.Context, p Principal) (store.User, error) 
 }
 
 // DeleteUser deletes the user behind p, with its identities and sessions.
-func (s *Service) DeleteUser(ctx context.Context, p Principal) error {
+func (s *Sessions) DeleteUser(ctx context.Context, p Principal) error {
 	err := s.store.DeleteUser(ctx, p.App.ClientAppID, p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail(ErrInvalidSession, "invalid session: user not found")
@@ -532,7 +536,7 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal) error {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	s.log.InfoContext(ctx, "user deleted", "app", p.App.ClientAppID, "user", p.UserID)
-	s.Audit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "user_deleted", Target: p.UserID, Outcome: "success"})
+	s.recordAudit(store.AuditEvent{AppID: p.App.ClientAppID, Actor: "user:" + p.UserID, Action: "user_deleted", Target: p.UserID, Outcome: "success"})
 	return nil
 }
 
@@ -564,7 +568,7 @@ func principalOf(app *App, sess store.Session) Principal {
 
 // AuthenticateRefresh checks a refresh token (for the calls that App Services made with
 // one: user API keys) and returns the principal of its live session.
-func (s *Service) AuthenticateRefresh(ctx context.Context, raw string) (Principal, error) {
+func (s *Sessions) AuthenticateRefresh(ctx context.Context, raw string) (Principal, error) {
 	app, sess, err := s.liveSessionFromRefresh(ctx, raw, false)
 	if err != nil {
 		return Principal{}, err

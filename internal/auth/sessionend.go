@@ -123,7 +123,7 @@ func (s sessionEnds) DeleteAPIKey(ctx context.Context, appID, id string) error {
 // p's session ends (ended, or expired): at once when it is ended on this node, within
 // SessionRecheck otherwise.
 // Its cancel function must be called when the request is done.
-func (s *Service) UntilSessionEnds(ctx context.Context, p Principal) (context.Context, context.CancelFunc) {
+func (s *Sessions) UntilSessionEnds(ctx context.Context, p Principal) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	// Registered before the first check: an end after it wakes the loop.
 	w := s.ended.register(sessionKey(p.App.ClientAppID, p.SessionID), userKey(p.App.ClientAppID, p.UserID))

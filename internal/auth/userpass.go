@@ -23,8 +23,8 @@ const (
 )
 
 // userpassApp returns the app and its enabled local-userpass configuration.
-func (s *Service) userpassApp(appID, providerName string) (*App, *userpass.Config, error) {
-	app, err := s.App(appID)
+func (s *core) userpassApp(appID, providerName string) (*App, *userpass.Config, error) {
+	app, err := s.app(appID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,11 +61,11 @@ func validatePassword(pw string, minLen int) error {
 }
 
 // validatePassword checks a new password against the server's minimum length.
-func (s *Service) validatePassword(pw string) error { return validatePassword(pw, s.minPassword) }
+func (s *core) validatePassword(pw string) error { return validatePassword(pw, s.minPassword) }
 
 // Register creates an email/password account: confirmed at once with autoConfirm,
 // otherwise pending with a confirmation email sent.
-func (s *Service) Register(ctx context.Context, appID, providerName, email, password string) error {
+func (s *EmailPassword) Register(ctx context.Context, appID, providerName, email, password string) error {
 	app, cfg, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -135,7 +135,7 @@ func subjectOr(s, def string) string {
 	return s
 }
 
-func (s *Service) newAccountToken(app *App, accountID, purpose string) (store.AccountToken, string, error) {
+func (s *core) newAccountToken(app *App, accountID, purpose string) (store.AccountToken, string, error) {
 	secret, err := randomHex(32)
 	if err != nil {
 		return store.AccountToken{}, "", err
@@ -150,7 +150,7 @@ func (s *Service) newAccountToken(app *App, accountID, purpose string) (store.Ac
 // sendAccountMail mails a link with token and tokenId. A failure is logged (without the
 // token) and not returned: the account change is already committed, and the user can
 // ask for the mail again.
-func (s *Service) sendAccountMail(ctx context.Context, app *App, to, base, subject, intro, tokenID, secret string) {
+func (s *core) sendAccountMail(ctx context.Context, app *App, to, base, subject, intro, tokenID, secret string) {
 	link := withTokenQuery(base, secret, tokenID)
 	body := fmt.Sprintf("%s\n\n%s\n\nThe link works once, for %d minutes. If you did not ask for this, ignore this email.\n", intro, link, int(AccountTokenTTL.Minutes()))
 	if err := s.mail.Send(ctx, wmail.Message{To: to, Subject: subject, Body: body}); err != nil {
@@ -178,7 +178,7 @@ func requireTokenInput(token, tokenID string) error {
 }
 
 // Confirm confirms a pending account with the token and tokenId from its email.
-func (s *Service) Confirm(ctx context.Context, appID, providerName, token, tokenID string) error {
+func (s *EmailPassword) Confirm(ctx context.Context, appID, providerName, token, tokenID string) error {
 	app, _, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -198,7 +198,7 @@ func (s *Service) Confirm(ctx context.Context, appID, providerName, token, token
 }
 
 // accountForFlow finds the account an email names for the resend/reset flows.
-func (s *Service) accountForFlow(ctx context.Context, app *App, email string) (store.Account, error) {
+func (s *core) accountForFlow(ctx context.Context, app *App, email string) (store.Account, error) {
 	if email == "" {
 		return store.Account{}, fail(ErrInvalidInput, "email is required")
 	}
@@ -213,7 +213,7 @@ func (s *Service) accountForFlow(ctx context.Context, app *App, email string) (s
 }
 
 // ResendConfirmation mails a new confirmation link to a pending account.
-func (s *Service) ResendConfirmation(ctx context.Context, appID, providerName, email string) error {
+func (s *EmailPassword) ResendConfirmation(ctx context.Context, appID, providerName, email string) error {
 	app, cfg, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -242,7 +242,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, appID, providerName, e
 }
 
 // RetryCustomConfirmation runs the confirmation function again for a pending account.
-func (s *Service) RetryCustomConfirmation(ctx context.Context, appID, providerName, email string) error {
+func (s *EmailPassword) RetryCustomConfirmation(ctx context.Context, appID, providerName, email string) error {
 	app, cfg, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -284,7 +284,7 @@ func (s *Service) RetryCustomConfirmation(ctx context.Context, appID, providerNa
 }
 
 // SendPasswordReset mails a password-reset link.
-func (s *Service) SendPasswordReset(ctx context.Context, appID, providerName, email string) error {
+func (s *EmailPassword) SendPasswordReset(ctx context.Context, appID, providerName, email string) error {
 	app, cfg, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -310,7 +310,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, appID, providerName, em
 }
 
 // ResetPassword sets a new password with the token and tokenId of a reset email.
-func (s *Service) ResetPassword(ctx context.Context, appID, providerName, token, tokenID, password string) error {
+func (s *EmailPassword) ResetPassword(ctx context.Context, appID, providerName, token, tokenID, password string) error {
 	app, _, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err
@@ -339,7 +339,7 @@ func (s *Service) ResetPassword(ctx context.Context, appID, providerName, token,
 // CallResetFunction runs the app's reset function (reset/call) with the account's
 // details and the client's extra arguments: "success" sets the password at once,
 // "pending" keeps a reset token for a later /reset, "fail" refuses.
-func (s *Service) CallResetFunction(ctx context.Context, appID, providerName, email, password string, args []any) error {
+func (s *EmailPassword) CallResetFunction(ctx context.Context, appID, providerName, email, password string, args []any) error {
 	app, cfg, err := s.userpassApp(appID, providerName)
 	if err != nil {
 		return err

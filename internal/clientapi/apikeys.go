@@ -24,7 +24,7 @@ func (a *api) withRefresh(r *http.Request, fn func(auth.Principal) error) error 
 	tok, err := bearer(r)
 	if err == nil {
 		var p auth.Principal
-		if p, err = a.svc.AuthenticateRefresh(r.Context(), tok); err == nil {
+		if p, err = a.svc.Sessions.AuthenticateRefresh(r.Context(), tok); err == nil {
 			if err = checkOrigin(r, p.App); err == nil {
 				err = fn(p)
 			}
@@ -43,7 +43,7 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		k, err := a.svc.CreateAPIKey(r.Context(), p, name)
+		k, err := a.svc.APIKeys.CreateAPIKey(r.Context(), p, name)
 		if err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	return a.withRefresh(r, func(p auth.Principal) error {
-		keys, err := a.svc.ListAPIKeys(r.Context(), p)
+		keys, err := a.svc.APIKeys.ListAPIKeys(r.Context(), p)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) getAPIKey(w http.ResponseWriter, r *http.Request) error {
 	return a.withRefresh(r, func(p auth.Principal) error {
-		k, err := a.svc.GetAPIKey(r.Context(), p, r.PathValue("id"))
+		k, err := a.svc.APIKeys.GetAPIKey(r.Context(), p, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (a *api) getAPIKey(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) setAPIKeyDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
 	return a.withRefresh(r, func(p auth.Principal) error {
-		if err := a.svc.SetAPIKeyDisabled(r.Context(), p, r.PathValue("id"), disabled); err != nil {
+		if err := a.svc.APIKeys.SetAPIKeyDisabled(r.Context(), p, r.PathValue("id"), disabled); err != nil {
 			return err
 		}
 		writeEmpty(w, http.StatusNoContent)
@@ -98,7 +98,7 @@ func (a *api) disableAPIKey(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 	return a.withRefresh(r, func(p auth.Principal) error {
-		if err := a.svc.DeleteAPIKey(r.Context(), p, r.PathValue("id")); err != nil {
+		if err := a.svc.APIKeys.DeleteAPIKey(r.Context(), p, r.PathValue("id")); err != nil {
 			return err
 		}
 		writeEmpty(w, http.StatusNoContent)

@@ -236,7 +236,7 @@ func (a *api) principalFrom(r *http.Request, inQuery bool) (auth.Principal, erro
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	p, err := a.svc.Authenticate(r.Context(), tok)
+	p, err := a.svc.Sessions.Authenticate(r.Context(), tok)
 	if err != nil {
 		return auth.Principal{}, err
 	}
@@ -303,7 +303,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var checks []check
-	if key := a.svc.AccountKey(app.ClientAppID, r.PathValue("provider"), body); key != "" {
+	if key := a.svc.Sessions.AccountKey(app.ClientAppID, r.PathValue("provider"), body); key != "" {
 		checks = append(checks, check{ratelimit.LoginAccount, key})
 	}
 	if r.PathValue("provider") == "api-key" { // keys are guessed from many accounts at once
@@ -325,7 +325,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		req.LinkAccessToken = tok
 	}
-	res, err := a.svc.LogIn(ctx, req)
+	res, err := a.svc.Sessions.LogIn(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func (a *api) redirectLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 		start.LinkAccessToken = tok
 	}
-	started, err := a.svc.StartRedirectLogin(ctx, start)
+	started, err := a.svc.Sessions.StartRedirectLogin(ctx, start)
 	if err != nil {
 		return err
 	}
@@ -446,7 +446,7 @@ func (a *api) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 		}
 		http.SetCookie(w, &http.Cookie{Name: oauthCookie(state), Path: prefix + "/auth/callback", MaxAge: -1, HttpOnly: true})
 	}
-	to, err := a.svc.FinishRedirectLogin(ctx, auth.RedirectFinish{StateID: state, BrowserSecret: secret, Code: r.FormValue("code"), Refusal: refusal, IP: a.clientIP(r)})
+	to, err := a.svc.Sessions.FinishRedirectLogin(ctx, auth.RedirectFinish{StateID: state, BrowserSecret: secret, Code: r.FormValue("code"), Refusal: refusal, IP: a.clientIP(r)})
 	if err != nil {
 		return err
 	}
@@ -472,7 +472,7 @@ func (a *api) profile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.svc.Profile(r.Context(), p)
+	u, err := a.svc.Sessions.Profile(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -514,7 +514,7 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) error {
 	// Rotation is for clients that opt in (the Go SDK does); the Realm SDKs keep one
 	// refresh token for the session's life.
 	rotate := r.URL.Query().Get("rotate_refresh_token") == "true"
-	res, err := a.svc.Refresh(r.Context(), tok, rotate)
+	res, err := a.svc.Sessions.Refresh(r.Context(), tok, rotate)
 	if err != nil {
 		return err
 	}
@@ -534,7 +534,7 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := a.checkTokenOrigin(r, tok); err != nil {
 		return err
 	}
-	if err := a.svc.LogOut(r.Context(), tok); err != nil {
+	if err := a.svc.Sessions.LogOut(r.Context(), tok); err != nil {
 		return err
 	}
 	writeEmpty(w, http.StatusNoContent)
@@ -544,7 +544,7 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) error {
 // checkTokenOrigin checks the browser's origin against the app that a refresh token
 // belongs to (a token of no app is left for the handler to refuse).
 func (a *api) checkTokenOrigin(r *http.Request, tok string) error {
-	if app, ok := a.svc.RefreshTokenApp(tok); ok {
+	if app, ok := a.svc.Sessions.RefreshTokenApp(tok); ok {
 		return checkOrigin(r, app)
 	}
 	return nil
@@ -555,7 +555,7 @@ func (a *api) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteUser(r.Context(), p); err != nil {
+	if err := a.svc.Sessions.DeleteUser(r.Context(), p); err != nil {
 		return err
 	}
 	writeEmpty(w, http.StatusNoContent)

@@ -463,7 +463,7 @@ func TestJWKSAndHealth(t *testing.T) {
 func TestServerKeyUsersCannotMakeUserKeys(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	key, err := e.svc.CreateServerAPIKey(ctx, appID, "backend")
+	key, err := e.svc.APIKeys.CreateServerAPIKey(ctx, appID, "backend")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +474,7 @@ func TestServerKeyUsersCannotMakeUserKeys(t *testing.T) {
 	sess := r.json(t)
 	refresh := sess["refresh_token"].(string)
 	expectError(t, e.do(t, "POST", "/api/client/v2.0/auth/api_keys", bearer(refresh), `{"name":"persist"}`), 403, "AuthError")
-	if err := e.svc.DeleteServerAPIKey(ctx, appID, key.ID); err != nil {
+	if err := e.svc.APIKeys.DeleteServerAPIKey(ctx, appID, key.ID); err != nil {
 		t.Fatal(err)
 	}
 	expectError(t, e.do(t, "GET", "/api/client/v2.0/auth/profile", bearer(sess["access_token"].(string)), ""), 401, "InvalidSession")
@@ -609,7 +609,7 @@ func TestPushRegistration(t *testing.T) {
 			t.Fatalf("register: %d %s", r.status, r.body)
 		}
 	}
-	d, err := e.svc.UserDetail(context.Background(), appID, tok.userID)
+	d, err := e.svc.Operators.UserDetail(context.Background(), appID, tok.userID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +623,7 @@ func TestPushRegistration(t *testing.T) {
 	if r := e.do(t, "DELETE", path, headers, ""); r.status != 200 {
 		t.Fatalf("deregister: %d %s", r.status, r.body)
 	}
-	if d, _ := e.svc.UserDetail(context.Background(), appID, tok.userID); len(d.Push) != 0 {
+	if d, _ := e.svc.Operators.UserDetail(context.Background(), appID, tok.userID); len(d.Push) != 0 {
 		t.Fatalf("after deregistering: %+v", d.Push)
 	}
 }

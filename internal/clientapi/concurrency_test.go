@@ -183,7 +183,7 @@ func TestAnonymousCleanup(t *testing.T) {
 	e.clock.Advance(60 * 24 * time.Hour)
 	recent := e.anonLogin(t)
 	e.clock.Advance(40 * 24 * time.Hour) // old: 100 days unused; recent: 40 days
-	if err := e.svc.Maintain(context.Background(), 90*24*time.Hour); err != nil {
+	if err := e.svc.Operators.Maintain(context.Background(), 90*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.do(t, "POST", "/api/client/v2.0/auth/session", bearer(old.refresh), ""); r.status != 401 {

@@ -64,7 +64,7 @@ func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Princip
 		if err != nil {
 			return err
 		}
-		out, err := a.svc.CallService(ctx, p, service, name, arg)
+		out, err := a.svc.Calls.CallService(ctx, p, service, name, arg)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (a *api) runFunction(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return nil
 	}
 	args, _ := ejson.Plain(rawArgs).([]any)
-	out, err := a.svc.CallFunction(ctx, p, name, args, a.requestInfo(r))
+	out, err := a.svc.Calls.CallFunction(ctx, p, name, args, a.requestInfo(r))
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func (a *api) registerPush(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, err := stringField(body, "registrationToken", true)
 	if err == nil {
-		err = a.svc.RegisterPush(r.Context(), p, r.PathValue("service"), token)
+		err = a.svc.Calls.RegisterPush(r.Context(), p, r.PathValue("service"), token)
 	}
 	if err != nil {
 		return err
@@ -35,7 +35,7 @@ func (a *api) deregisterPush(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeregisterPush(r.Context(), p, r.PathValue("service")); err != nil {
+	if err := a.svc.Calls.DeregisterPush(r.Context(), p, r.PathValue("service")); err != nil {
 		return err
 	}
 	writeEmpty(w, http.StatusOK)

@@ -62,37 +62,37 @@ func (a *api) userpassOp(w http.ResponseWriter, r *http.Request, status int, fam
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) error {
 	return a.userpassOp(w, r, http.StatusCreated, limitRegister, []string{"email", "password"}, func(app, p string, f map[string]string) error {
-		return a.svc.Register(r.Context(), app, p, f["email"], f["password"])
+		return a.svc.EmailPassword.Register(r.Context(), app, p, f["email"], f["password"])
 	})
 }
 
 func (a *api) confirm(w http.ResponseWriter, r *http.Request) error {
 	return a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId"}, func(app, p string, f map[string]string) error {
-		return a.svc.Confirm(r.Context(), app, p, f["token"], f["tokenId"])
+		return a.svc.EmailPassword.Confirm(r.Context(), app, p, f["token"], f["tokenId"])
 	})
 }
 
 func (a *api) confirmSend(w http.ResponseWriter, r *http.Request) error {
 	return a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
-		return a.svc.ResendConfirmation(r.Context(), app, p, f["email"])
+		return a.svc.EmailPassword.ResendConfirmation(r.Context(), app, p, f["email"])
 	})
 }
 
 func (a *api) confirmCall(w http.ResponseWriter, r *http.Request) error {
 	return a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
-		return a.svc.RetryCustomConfirmation(r.Context(), app, p, f["email"])
+		return a.svc.EmailPassword.RetryCustomConfirmation(r.Context(), app, p, f["email"])
 	})
 }
 
 func (a *api) reset(w http.ResponseWriter, r *http.Request) error {
 	return a.userpassOp(w, r, http.StatusNoContent, limitToken, []string{"token", "tokenId", "password"}, func(app, p string, f map[string]string) error {
-		return a.svc.ResetPassword(r.Context(), app, p, f["token"], f["tokenId"], f["password"])
+		return a.svc.EmailPassword.ResetPassword(r.Context(), app, p, f["token"], f["tokenId"], f["password"])
 	})
 }
 
 func (a *api) resetSend(w http.ResponseWriter, r *http.Request) error {
 	return a.userpassOp(w, r, http.StatusNoContent, limitMail, []string{"email"}, func(app, p string, f map[string]string) error {
-		return a.svc.SendPasswordReset(r.Context(), app, p, f["email"])
+		return a.svc.EmailPassword.SendPasswordReset(r.Context(), app, p, f["email"])
 	})
 }
 
@@ -129,7 +129,7 @@ func (a *api) resetCall(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if err == nil {
-		err = a.svc.CallResetFunction(r.Context(), app.ClientAppID, r.PathValue("provider"), email, password, args)
+		err = a.svc.EmailPassword.CallResetFunction(r.Context(), app.ClientAppID, r.PathValue("provider"), email, password, args)
 	}
 	if err != nil {
 		return err

@@ -20,13 +20,13 @@ import (
 func (a *api) watch(w http.ResponseWriter, r *http.Request, p auth.Principal, service string, arg bson.D) error {
 	// The stream lasts as long as the session: a logout, or the user disabled or
 	// deleted, ends it.
-	ctx, stop := a.svc.UntilSessionEnds(r.Context(), p)
+	ctx, stop := a.svc.Sessions.UntilSessionEnds(r.Context(), p)
 	defer stop()
 	// It also lasts only as long as the server runs.
 	ctx, stopping := context.WithCancelCause(ctx)
 	defer stopping(nil)
 	defer context.AfterFunc(a.streams, func() { stopping(errServerStopping) })()
-	src, caller, err := a.svc.DataSource(ctx, p, service)
+	src, caller, err := a.svc.Calls.DataSource(ctx, p, service)
 	if err != nil {
 		return err
 	}
