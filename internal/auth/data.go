@@ -161,7 +161,7 @@ func (s *core) rulesEnv(ctx context.Context, app *App, user *function.User) rule
 	if app.functions != nil {
 		return app.functions.RulesEnv(ctx, user)
 	}
-	return rules.Env{User: user.RulesUser(), Values: app.values, Environment: app.EnvironmentObject()}
+	return rules.Env{User: user, Values: app.values, Environment: app.EnvironmentObject()}
 }
 
 // DataError maps the data package's errors to the Service's kinds.

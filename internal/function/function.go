@@ -71,31 +71,10 @@ type ExecError struct {
 func (e *ExecError) Error() string { return e.Message }
 
 // Identity is one identity of the calling user.
-type Identity struct {
-	ID           string `json:"id"`
-	ProviderType string `json:"provider_type"`
-}
+type Identity = rules.Identity
 
-// User is context.user.
-type User struct {
-	ID         string         `json:"id"`
-	Type       string         `json:"type"`
-	Data       map[string]any `json:"data"`
-	CustomData map[string]any `json:"custom_data"`
-	Identities []Identity     `json:"identities"`
-}
-
-// RulesUser is u as rule expressions see it (%%user); nil for no user.
-func (u *User) RulesUser() *rules.User {
-	if u == nil {
-		return nil
-	}
-	ru := &rules.User{ID: u.ID, Type: u.Type, Data: u.Data, CustomData: u.CustomData}
-	for _, id := range u.Identities {
-		ru.Identities = append(ru.Identities, map[string]any{"id": id.ID, "provider_type": id.ProviderType})
-	}
-	return ru
-}
+// User is context.user: the same user, in the same shape, that the rules see as %%user.
+type User = rules.User
 
 // Request is context.request.
 type Request struct {

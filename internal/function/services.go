@@ -164,7 +164,7 @@ func (c *callContext) dataCaller() data.Caller {
 // RulesEnv is the environment rule expressions see for a user of this engine's app.
 // Functions that rules call (%function) run as the system user, within ctx.
 func (e *Engine) RulesEnv(ctx context.Context, u *User) rules.Env {
-	env := rules.Env{Values: e.values, Environment: e.app.EnvironmentObject(), User: u.RulesUser()}
+	env := rules.Env{Values: e.values, Environment: e.app.EnvironmentObject(), User: u}
 	env.Function = func(callCtx context.Context, name string, args []any) (any, error) {
 		// The request whose rules call the function: a write it makes from there knows
 		// which collections that request holds (see data's write turns).

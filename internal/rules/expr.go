@@ -13,16 +13,22 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// User is the %%user of an expression.
+// User is the calling user as an app sees it: %%user in rule expressions, context.user
+// in functions (which use this type).
 type User struct {
-	ID   string
-	Type string // "normal" or "server"
+	ID   string `json:"id"`
+	Type string `json:"type"` // "normal" or "server"
 	// Data is the user's profile data (%%user.data).
-	Data map[string]any
+	Data map[string]any `json:"data"`
 	// CustomData is the user's custom data document (%%user.custom_data).
-	CustomData map[string]any
-	// Identities are {id, provider_type} objects.
-	Identities []map[string]any
+	CustomData map[string]any `json:"custom_data"`
+	Identities []Identity     `json:"identities"`
+}
+
+// Identity is one identity of the calling user.
+type Identity struct {
+	ID           string `json:"id"`
+	ProviderType string `json:"provider_type"`
 }
 
 func (u *User) value() any {
@@ -31,7 +37,7 @@ func (u *User) value() any {
 	}
 	ids := make([]any, len(u.Identities))
 	for i, id := range u.Identities {
-		ids[i] = id
+		ids[i] = map[string]any{"id": id.ID, "provider_type": id.ProviderType}
 	}
 	data, custom := u.Data, u.CustomData
 	if data == nil {

@@ -20,7 +20,8 @@ func mustParse(t *testing.T, src string) *Collection {
 }
 
 var alice = &User{ID: "u-alice", Type: "normal", Data: map[string]any{"email": "alice@example.com"},
-	CustomData: map[string]any{"storeId": "s1", "isTeamAdmin": true, "teams": []any{"red", "blue"}}}
+	CustomData: map[string]any{"storeId": "s1", "isTeamAdmin": true, "teams": []any{"red", "blue"}},
+	Identities: []Identity{{ID: "a1", ProviderType: "anon-user"}, {ID: "alice@example.com", ProviderType: "local-userpass"}}}
 var bob = &User{ID: "u-bob", Type: "normal", Data: map[string]any{"email": "bob@example.com"}, CustomData: map[string]any{"storeId": "s2"}}
 
 func TestEvaluateExpressions(t *testing.T) {
@@ -47,6 +48,9 @@ func TestEvaluateExpressions(t *testing.T) {
 		{"not owner", map[string]any{"owner_id": "u-bob"}, false},
 		{"custom data boolean", map[string]any{"%%user.custom_data.isTeamAdmin": true}, true},
 		{"custom data array contains", map[string]any{"%%user.custom_data.teams": "red"}, true},
+		{"identity by index", map[string]any{"%%user.identities.1.provider_type": "local-userpass"}, true},
+		{"identity by index, other", map[string]any{"%%user.identities.0.provider_type": "local-userpass"}, false},
+		{"identity id", map[string]any{"%%user.identities.1.id": "%%user.data.email"}, true},
 		{"array field contains", map[string]any{"tags": "b"}, true},
 		{"array field lacks", map[string]any{"tags": "z"}, false},
 		{"user data", map[string]any{"%%user.data.email": "%%values.adminEmail"}, true},
