@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,300 +41,204 @@ disable, enable, revoke, delete and unlock go through that server's admin API in
 --app-id, or --app), and print the same.
 `
 
+// usersFlags are the flags of every users command.
+type usersFlags struct {
+	common                            commonFlags
+	id, email, password               *string
+	search, provider, state, sort     *string
+	desc                              *bool
+	limit, offset                     *int
+	out, in, format, after            *string
+	continueOnError, migrated, asJSON *bool
+	perSecond                         *float64
+	server, adminKey                  *string
+}
+
+// usersCommand is one users subcommand, run with what the flags chose: the operations on
+// the data directory or through a server (ops), and the local service for the commands
+// that only run on the data directory (svc is nil with --server).
+type usersCommand struct {
+	f              usersFlags
+	ops            userOps
+	svc            *auth.Service
+	appID          string
+	pr             printer
+	stdout, stderr io.Writer
+}
+
+// usersCommands are the users subcommands; localOnly marks those that need the data
+// directory.
+var usersCommands = map[string]struct {
+	run       func(*usersCommand, context.Context) error
+	needs     string // the flag the command cannot run without
+	localOnly bool
+}{
+	"list":       {run: (*usersCommand).list},
+	"get":        {run: (*usersCommand).get, needs: "id"},
+	"create":     {run: (*usersCommand).create, needs: "email"},
+	"disable":    {run: (*usersCommand).disable, needs: "id"},
+	"enable":     {run: (*usersCommand).enable, needs: "id"},
+	"revoke":     {run: (*usersCommand).revoke, needs: "id"},
+	"delete":     {run: (*usersCommand).delete, needs: "id"},
+	"unlock":     {run: (*usersCommand).unlock, needs: "email"},
+	"export":     {run: (*usersCommand).export, localOnly: true},
+	"import":     {run: (*usersCommand).importUsers, localOnly: true},
+	"send-reset": {run: (*usersCommand).sendReset, localOnly: true},
+}
+
 // users manages an app's users.
 func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sub, fs, err := subcommand("users", usersUsage, args, stderr)
 	if err != nil {
 		return err
 	}
-	common := addCommonFlags(fs)
-	id := fs.String("id", "", "the user's id")
-	email := fs.String("email", "", "the account's email")
-	pw := fs.String("password", "", "the new user's password (create)")
-	search := fs.String("search", "", "id or part of an email (list)")
-	providerType := fs.String("provider", "", "provider type (list)")
-	state := fs.String("state", "", "enabled or disabled (list)")
-	sortBy := fs.String("sort", "created", "created or last_login (list)")
-	desc := fs.Bool("desc", false, "newest first (list)")
-	limit := fs.Int("limit", 50, "users per page (list)")
-	offset := fs.Int("offset", 0, "users to skip (list)")
-	out := fs.String("out", "", "file to export to (default: standard output)")
-	in := fs.String("in", "", "file to import from (default: standard input)")
-	format := fs.String("format", "warden", "import: warden (this server's export) or appservices (users as App Services' Admin API or CLI listed them)")
-	continueOnError := fs.Bool("continue-on-error", false, "import --format appservices: import the users that can be, and report the others")
-	migrated := fs.Bool("migrated", false, "send-reset: every account imported from App Services without a password")
-	after := fs.String("after", "", "send-reset: resume after this email (the last one a run reported)")
-	perSecond := fs.Float64("rate", 5, "send-reset: mails per second at most")
-	asJSON := fs.Bool("json", false, "print JSON")
-	server := fs.String("server", "", "URL of a running server, to work through its admin API")
-	adminKey := fs.String("admin-key", os.Getenv("WARDEN_ADMIN_KEY"), "admin key for --server (env WARDEN_ADMIN_KEY)")
+	f := usersFlags{
+		common:          addCommonFlags(fs),
+		id:              fs.String("id", "", "the user's id"),
+		email:           fs.String("email", "", "the account's email"),
+		password:        fs.String("password", "", "the new user's password (create)"),
+		search:          fs.String("search", "", "id or part of an email (list)"),
+		provider:        fs.String("provider", "", "provider type (list)"),
+		state:           fs.String("state", "", "enabled or disabled (list)"),
+		sort:            fs.String("sort", "created", "created or last_login (list)"),
+		desc:            fs.Bool("desc", false, "newest first (list)"),
+		limit:           fs.Int("limit", 50, "users per page (list)"),
+		offset:          fs.Int("offset", 0, "users to skip (list)"),
+		out:             fs.String("out", "", "file to export to (default: standard output)"),
+		in:              fs.String("in", "", "file to import from (default: standard input)"),
+		format:          fs.String("format", "warden", "import: warden (this server's export) or appservices (users as App Services' Admin API or CLI listed them)"),
+		continueOnError: fs.Bool("continue-on-error", false, "import --format appservices: import the users that can be, and report the others"),
+		migrated:        fs.Bool("migrated", false, "send-reset: every account imported from App Services without a password"),
+		after:           fs.String("after", "", "send-reset: resume after this email (the last one a run reported)"),
+		perSecond:       fs.Float64("rate", 5, "send-reset: mails per second at most"),
+		asJSON:          fs.Bool("json", false, "print JSON"),
+		server:          fs.String("server", "", "URL of a running server, to work through its admin API"),
+		adminKey:        fs.String("admin-key", os.Getenv("WARDEN_ADMIN_KEY"), "admin key for --server (env WARDEN_ADMIN_KEY)"),
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	known := map[string]bool{"list": true, "get": true, "create": true, "disable": true, "enable": true, "revoke": true, "delete": true, "unlock": true, "export": true, "import": true, "send-reset": true}
-	if !known[sub] {
+	cmd, known := usersCommands[sub]
+	if !known {
 		fmt.Fprint(stderr, usersUsage)
 		return fmt.Errorf("users: unknown command %q", sub)
 	}
-	needID := map[string]bool{"get": true, "disable": true, "enable": true, "revoke": true, "delete": true}
-	if needID[sub] && *id == "" {
-		return fmt.Errorf("users %s: --id is required", sub)
+	if (cmd.needs == "id" && *f.id == "") || (cmd.needs == "email" && *f.email == "") {
+		return fmt.Errorf("users %s: --%s is required", sub, cmd.needs)
 	}
-	if (sub == "unlock" || sub == "create") && *email == "" {
-		return fmt.Errorf("users %s: --email is required", sub)
-	}
-	pr := printer{w: stdout, json: *asJSON}
+	c := &usersCommand{f: f, pr: printer{w: stdout, json: *f.asJSON}, stdout: stdout, stderr: stderr}
 
 	// The same commands on the data directory or through a server's admin API.
-	var ops userOps
-	var svc *auth.Service
-	var appID string
-	if *server != "" {
-		if sub == "export" || sub == "import" || sub == "send-reset" {
+	if *f.server != "" {
+		if cmd.localOnly {
 			return fmt.Errorf("users %s: not available with --server (run it on the data directory)", sub)
 		}
-		if *adminKey == "" {
-			return errNeedAdminKey
-		}
-		appID = *common.appID
-		if appID == "" && *common.appDir != "" {
-			cfg, err := appconfig.Load(*common.appDir, appconfig.Options{})
-			if err != nil {
-				return fmt.Errorf("loading app: %w", err)
-			}
-			appID = cfg.ClientAppID
-		}
-		if appID == "" {
-			return errors.New("users --server: give --app-id (or --app)")
-		}
-		ops = remoteUsers{c: &adminapi.Client{BaseURL: *server, Key: *adminKey}, app: appID}
-	} else {
-		s, app, closeStore, err := common.open(ctx, "users")
-		if err != nil {
+		if c.ops, err = remoteUserOps(f); err != nil {
 			return err
 		}
-		defer closeStore()
-		ctx = auth.WithActor(ctx, cliActor()) // the service audits every change with it
-		svc, appID = s, app.ClientAppID
-		ops = localUsers{svc: svc, appID: appID}
+		return cmd.run(c, ctx)
 	}
-
-	switch sub {
-	case "list":
-		page, err := ops.list(ctx, store.UserQuery{Search: *search, Provider: *providerType, State: *state, Sort: *sortBy, Desc: *desc, Limit: *limit, Offset: *offset})
-		if err != nil {
-			return err
-		}
-		return pr.view(page, userTable)
-	case "get":
-		d, err := ops.get(ctx, *id)
-		if err != nil {
-			return err
-		}
-		return pr.view(d, detailTable)
-	case "create":
-		password := *pw
-		if password == "" {
-			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			if err != nil && line == "" {
-				return errors.New("users create: give --password or the password on standard input")
-			}
-			password = strings.TrimRight(line, "\r\n")
-		}
-		u, err := ops.create(ctx, *email, password)
-		if err != nil {
-			return err
-		}
-		return pr.view(u, func(tw *tabwriter.Writer, v map[string]any) {
-			fmt.Fprintf(tw, "created user %v for %s\n", v["id"], *email)
-		})
-	case "disable", "enable":
-		if err := ops.setDisabled(ctx, *id, sub == "disable"); err != nil {
-			return err
-		}
-		return pr.done(sub + "d " + *id)
-	case "revoke":
-		n, err := ops.revoke(ctx, *id)
-		if err != nil {
-			return err
-		}
-		return pr.done(fmt.Sprintf("%s: %d sessions ended", *id, n))
-	case "delete":
-		if err := ops.delete(ctx, *id); err != nil {
-			return err
-		}
-		return pr.done("deleted " + *id)
-	case "unlock":
-		had, err := ops.unlock(ctx, *email)
-		if err != nil {
-			return err
-		}
-		if had {
-			return pr.done("unlocked " + *email)
-		}
-		return pr.done(*email + " had no failed logins")
-	case "export":
-		w := stdout
-		if *out != "" {
-			f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			// The export holds password hashes: an existing file loses its old mode too.
-			if err := f.Chmod(0o600); err != nil {
-				return err
-			}
-			w = f
-		}
-		bw := bufio.NewWriter(w)
-		enc := json.NewEncoder(bw)
-		n := 0
-		err := svc.Operators.ExportUsers(ctx, appID, func(e auth.ExportedUser) error {
-			n++
-			if n%1000 == 0 {
-				fmt.Fprintf(stderr, "exported %d users\n", n)
-			}
-			return enc.Encode(e)
-		})
-		if err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "exported %d users\n", n)
-		return nil
-	case "send-reset":
-		if !*migrated {
-			return errors.New("users send-reset: give --migrated (the accounts imported from App Services without a password)")
-		}
-		return sendMigratedResets(ctx, svc, appID, *after, *perSecond, *common.smtp != "", pr, stderr)
-	case "import":
-		r := io.Reader(os.Stdin)
-		if *in != "" {
-			f, err := os.Open(*in)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			r = f
-		}
-		switch *format {
-		case "appservices":
-			return importAppServices(ctx, svc, appID, r, *continueOnError, pr, stderr)
-		case "warden", "":
-		default:
-			return fmt.Errorf("users import: --format is warden (an export of this server) or appservices (App Services' Admin API users)")
-		}
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		created, skipped, line := 0, 0, 0
-		for sc.Scan() {
-			line++
-			if strings.TrimSpace(sc.Text()) == "" {
-				continue
-			}
-			var e auth.ExportedUser
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				return fmt.Errorf("import: line %d: %w", line, err)
-			}
-			ok, err := svc.Operators.ImportUser(ctx, appID, e)
-			if err != nil {
-				return fmt.Errorf("import: line %d: %w", line, err)
-			}
-			if ok {
-				created++
-			} else {
-				skipped++
-			}
-			if (created+skipped)%1000 == 0 {
-				fmt.Fprintf(stderr, "imported %d users (%d already there)\n", created, skipped)
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		fmt.Fprintf(stderr, "imported %d users (%d already there)\n", created, skipped)
-		return pr.done(fmt.Sprintf("imported %d users, skipped %d", created, skipped))
+	svc, app, closeStore, err := f.common.open(ctx, "users")
+	if err != nil {
+		return err
 	}
-	return nil
+	defer closeStore()
+	ctx = auth.WithActor(ctx, cliActor()) // the service audits every change with it
+	c.svc, c.appID = svc, app.ClientAppID
+	c.ops = localUsers{svc: svc, appID: c.appID}
+	return cmd.run(c, ctx)
 }
 
-// printer prints a command's answer: as JSON (--json), in the admin API's shapes, or
-// as a table made from those same shapes.
-type printer struct {
-	w    io.Writer
-	json bool
-}
-
-func (p printer) view(v map[string]any, table func(*tabwriter.Writer, map[string]any)) error {
-	if p.json {
-		enc := json.NewEncoder(p.w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+// remoteUserOps are the users operations through the admin API of the server --server
+// names.
+func remoteUserOps(f usersFlags) (userOps, error) {
+	if *f.adminKey == "" {
+		return nil, errNeedAdminKey
 	}
-	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
-	table(tw, v)
-	return tw.Flush()
-}
-
-func (p printer) done(msg string) error {
-	if p.json {
-		return json.NewEncoder(p.w).Encode(map[string]string{"result": msg})
-	}
-	_, err := fmt.Fprintln(p.w, msg)
-	return err
-}
-
-func userTable(tw *tabwriter.Writer, page map[string]any) {
-	fmt.Fprintln(tw, "ID\tEMAIL\tPROVIDERS\tSTATE\tCREATED\tLAST LOGIN")
-	users, _ := page["users"].([]any)
-	for _, x := range users {
-		u, _ := x.(map[string]any)
-		var provs []string
-		ids, _ := u["identities"].([]any)
-		for _, i := range ids {
-			if m, ok := i.(map[string]any); ok {
-				provs = append(provs, fmt.Sprint(m["provider_type"]))
-			}
+	appID := *f.common.appID
+	if appID == "" && *f.common.appDir != "" {
+		cfg, err := appconfig.Load(*f.common.appDir, appconfig.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("loading app: %w", err)
 		}
-		st := "enabled"
-		if u["disabled"] == true {
-			st = "disabled"
-		}
-		data, _ := u["data"].(map[string]any)
-		em, _ := data["email"].(string)
-		fmt.Fprintf(tw, "%v\t%s\t%s\t%s\t%v\t%v\n", u["id"], em, strings.Join(provs, ","), st, u["created_at"], u["last_login"])
+		appID = cfg.ClientAppID
 	}
-	fmt.Fprintf(tw, "(%d of %v)\n", len(users), page["total"])
+	if appID == "" {
+		return nil, errors.New("users --server: give --app-id (or --app)")
+	}
+	return remoteUsers{c: &adminapi.Client{BaseURL: *f.server, Key: *f.adminKey}, app: appID}, nil
 }
 
-func detailTable(tw *tabwriter.Writer, d map[string]any) {
-	u, _ := d["user"].(map[string]any)
-	fmt.Fprintf(tw, "id\t%v\nemail\t%v\ntype\t%v\ndisabled\t%v\ncreated\t%v\nlast login\t%v\n", u["id"], d["email"], u["type"], u["disabled"], u["created_at"], u["last_login"])
-	ids, _ := u["identities"].([]any)
-	for _, i := range ids {
-		if m, ok := i.(map[string]any); ok {
-			fmt.Fprintf(tw, "identity\t%v %v\n", m["provider_type"], m["id"])
-		}
+func (c *usersCommand) list(ctx context.Context) error {
+	f := c.f
+	page, err := c.ops.list(ctx, store.UserQuery{Search: *f.search, Provider: *f.provider, State: *f.state, Sort: *f.sort, Desc: *f.desc, Limit: *f.limit, Offset: *f.offset})
+	if err != nil {
+		return err
 	}
-	sessions, _ := d["sessions"].([]any)
-	for _, x := range sessions {
-		if s, ok := x.(map[string]any); ok {
-			dev, _ := s["device"].(map[string]any)
-			fmt.Fprintf(tw, "session\t%v %v %v, last used %v\n", s["id"], dev["platform"], dev["sdk_version"], s["last_used_at"])
-		}
-	}
-	custom, _ := json.Marshal(d["custom_data"])
-	fmt.Fprintf(tw, "custom data\t%s\n", custom)
+	return c.pr.view(page, userTable)
 }
 
-// cliActor is who acts from the command line: the OS user, for the audit log.
-func cliActor() auth.Actor {
-	who := os.Getenv("USER")
-	if who == "" {
-		who = "unknown"
+func (c *usersCommand) get(ctx context.Context) error {
+	d, err := c.ops.get(ctx, *c.f.id)
+	if err != nil {
+		return err
 	}
-	return auth.Actor{Name: "cli:" + who}
+	return c.pr.view(d, detailTable)
+}
+
+func (c *usersCommand) create(ctx context.Context) error {
+	password := *c.f.password
+	if password == "" {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("users create: give --password or the password on standard input")
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	u, err := c.ops.create(ctx, *c.f.email, password)
+	if err != nil {
+		return err
+	}
+	return c.pr.view(u, func(tw *tabwriter.Writer, v map[string]any) {
+		fmt.Fprintf(tw, "created user %v for %s\n", v["id"], *c.f.email)
+	})
+}
+
+func (c *usersCommand) disable(ctx context.Context) error { return c.setDisabled(ctx, true) }
+func (c *usersCommand) enable(ctx context.Context) error  { return c.setDisabled(ctx, false) }
+
+func (c *usersCommand) setDisabled(ctx context.Context, disabled bool) error {
+	if err := c.ops.setDisabled(ctx, *c.f.id, disabled); err != nil {
+		return err
+	}
+	if disabled {
+		return c.pr.done("disabled " + *c.f.id)
+	}
+	return c.pr.done("enabled " + *c.f.id)
+}
+
+func (c *usersCommand) revoke(ctx context.Context) error {
+	n, err := c.ops.revoke(ctx, *c.f.id)
+	if err != nil {
+		return err
+	}
+	return c.pr.done(fmt.Sprintf("%s: %d sessions ended", *c.f.id, n))
+}
+
+func (c *usersCommand) delete(ctx context.Context) error {
+	if err := c.ops.delete(ctx, *c.f.id); err != nil {
+		return err
+	}
+	return c.pr.done("deleted " + *c.f.id)
+}
+
+func (c *usersCommand) unlock(ctx context.Context) error {
+	had, err := c.ops.unlock(ctx, *c.f.email)
+	if err != nil {
+		return err
+	}
+	if had {
+		return c.pr.done("unlocked " + *c.f.email)
+	}
+	return c.pr.done(*c.f.email + " had no failed logins")
 }
