@@ -158,31 +158,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	var apps []*appconfig.App
-	for _, dir := range cfg.apps {
-		app, err := appconfig.Load(dir, appconfig.Options{AppID: cfg.appID})
-		if err != nil {
-			return fmt.Errorf("loading app: %w", err)
-		}
-		apps = append(apps, app)
-	}
-	secrets, err := appconfig.LoadSecrets(cfg.secrets, os.LookupEnv)
+	apps, secrets, err := loadApps(cfg, log)
 	if err != nil {
 		return err
-	}
-	// The same report as `warden check`: what is ignored is said once at start; problems
-	// stop the start (each is also an error of the construction below).
-	for _, app := range apps {
-		r := appcheck.Check(app, secrets)
-		for _, line := range r.Ignores {
-			log.Warn("app "+app.ClientAppID+": "+line, "app", app.ClientAppID)
-		}
-		if !r.OK() {
-			for _, line := range r.Problems {
-				log.Error("app "+app.ClientAppID+": "+line, "app", app.ClientAppID)
-			}
-			return fmt.Errorf("app %s: %d problem(s) (warden check --app %s lists them)", app.ClientAppID, len(r.Problems), app.Dir)
-		}
 	}
 	// Bind the port first: a start that cannot listen (the port in use) leaves nothing
 	// behind, no data directory and no generated key.
@@ -238,19 +216,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			s.Close(context.Background())
 		}
 	}()
-	for appID, s := range sources {
-		for _, name := range s.Names() {
-			src, _ := s.Get(name)
-			engine := "mongodb"
-			switch {
-			case src.Embedded && cfg.database != "":
-				engine = "embedded-postgresql"
-			case src.Embedded:
-				engine = "embedded"
-			}
-			log.Info("data source", "app", appID, "name", name, "engine", engine)
-		}
-	}
+	logDataSources(log, sources, cfg.database != "")
 	engines, err := functionEngines(apps, function.Options{Timeout: cfg.fnTimeout, MemoryLimit: uint64(cfg.fnMemory) << 20, Logger: log, Secrets: secrets}, sources)
 	if err != nil {
 		return err
@@ -337,6 +303,53 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	svc.Close() // writes the audit events still queued
 	log.Info("stopped")
 	return nil
+}
+
+// loadApps reads the apps and the secrets, and logs the same report as `warden check`:
+// what is ignored is said once at start; a problem stops the start.
+func loadApps(cfg *serveConfig, log *slog.Logger) ([]*appconfig.App, *appconfig.Secrets, error) {
+	var apps []*appconfig.App
+	for _, dir := range cfg.apps {
+		app, err := appconfig.Load(dir, appconfig.Options{AppID: cfg.appID})
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading app: %w", err)
+		}
+		apps = append(apps, app)
+	}
+	secrets, err := appconfig.LoadSecrets(cfg.secrets, os.LookupEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, app := range apps {
+		r := appcheck.Check(app, secrets)
+		for _, line := range r.Ignores {
+			log.Warn("app "+app.ClientAppID+": "+line, "app", app.ClientAppID)
+		}
+		if !r.OK() {
+			for _, line := range r.Problems {
+				log.Error("app "+app.ClientAppID+": "+line, "app", app.ClientAppID)
+			}
+			return nil, nil, fmt.Errorf("app %s: %d problem(s) (warden check --app %s lists them)", app.ClientAppID, len(r.Problems), app.Dir)
+		}
+	}
+	return apps, secrets, nil
+}
+
+// logDataSources says which engine serves each app's data sources.
+func logDataSources(log *slog.Logger, sources map[string]*data.Sources, onPostgres bool) {
+	for appID, s := range sources {
+		for _, name := range s.Names() {
+			src, _ := s.Get(name)
+			engine := "mongodb"
+			switch {
+			case src.Embedded && onPostgres:
+				engine = "embedded-postgresql"
+			case src.Embedded:
+				engine = "embedded"
+			}
+			log.Info("data source", "app", appID, "name", name, "engine", engine)
+		}
+	}
 }
 
 // rateLimiting builds the rate limiter: counters in memory on SQLite (one node), in the
