@@ -97,7 +97,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		id:              fs.String("id", "", "the user's id"),
 		email:           fs.String("email", "", "the account's email"),
 		password:        fs.String("password", "", "the new user's password (create)"),
-		search:          fs.String("search", "", "id or part of an email (list)"),
+		search:          fs.String("search", "", "a user or identity id, or the start of an email (list)"),
 		provider:        fs.String("provider", "", "provider type (list)"),
 		state:           fs.String("state", "", "enabled or disabled (list)"),
 		sort:            fs.String("sort", "created", "created or last_login (list)"),

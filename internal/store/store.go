@@ -343,7 +343,7 @@ type Store interface {
 
 // UserQuery selects users for ListUsers.
 type UserQuery struct {
-	// Search matches a user id, an identity id, or part of an email.
+	// Search matches a user id, an identity id, or the start of an email (any case).
 	Search string
 	// Provider keeps users with an identity of this provider type.
 	Provider string

@@ -56,6 +56,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.Store, error
 		LockMigrations:    `SELECT pg_advisory_xact_lock(7349201)`,
 		ForShare:          ` FOR SHARE`,
 		ForUpdate:         ` FOR NO KEY UPDATE`,
+		Plan:              plan,
 	})
 	if err := s.Migrate(ctx, migrations); err != nil {
 		s.Close()
@@ -87,4 +88,41 @@ func unavailable(err error) (string, bool) {
 func isUniqueViolation(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && pg.Code == "23505"
+}
+
+// plan is PostgreSQL's generic plan of query (the one a prepared statement gets whatever
+// its arguments), one line per node.
+func plan(ctx context.Context, db *sql.DB, query string, nargs int) (string, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		return "", err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET plan_cache_mode") //nolint:errcheck // the connection goes back to the pool either way
+	if _, err := conn.ExecContext(ctx, "PREPARE warden_plan AS "+query); err != nil {
+		return "", err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DEALLOCATE warden_plan") //nolint:errcheck // as above
+	args := strings.TrimSuffix(strings.Repeat("NULL, ", nargs), ", ")
+	explain := "EXPLAIN EXECUTE warden_plan"
+	if nargs > 0 {
+		explain += "(" + args + ")"
+	}
+	rows, err := conn.QueryContext(ctx, explain)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n"), rows.Err()
 }

@@ -82,7 +82,7 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
-	s := sqlstore.New(w, r, sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, Unavailable: unavailable})
+	s := sqlstore.New(w, r, sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, Unavailable: unavailable, Plan: plan})
 	if err := s.Migrate(ctx, migrations); err != nil {
 		s.Close()
 		return nil, err
@@ -117,4 +117,23 @@ func isUniqueViolation(err error) bool {
 		return coded.Code() == 2067 || coded.Code() == 1555
 	}
 	return false
+}
+
+// plan is SQLite's EXPLAIN QUERY PLAN of query, one step per line.
+func plan(ctx context.Context, db *sql.DB, query string, nargs int) (string, error) {
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, make([]any, nargs)...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		steps = append(steps, detail)
+	}
+	return strings.Join(steps, "\n"), rows.Err()
 }

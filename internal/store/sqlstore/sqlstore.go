@@ -41,6 +41,9 @@ type Dialect struct {
 	// Unavailable reports whether err means the database cannot serve requests now, and
 	// why (nil: never).
 	Unavailable func(error) (string, bool)
+	// Plan returns the engine's plan for query, whose nargs arguments are all NULL (nil:
+	// the engine cannot say).
+	Plan func(ctx context.Context, db *sql.DB, query string, nargs int) (string, error)
 }
 
 // Store is a store.Store on a SQL database. Writes go through w, reads through r (the
@@ -184,6 +187,15 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
+// emailKeyOf is the identity's email as the operators' search finds it (store.EmailKey
+// of data.email), or NULL when its data has none.
+func emailKeyOf(data map[string]any) any {
+	if email, ok := data["email"].(string); ok && email != "" {
+		return store.EmailKey(email)
+	}
+	return nil
+}
+
 func encodeData(m map[string]any) (string, error) {
 	if len(m) == 0 {
 		return "{}", nil
@@ -233,8 +245,8 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 				p.AppID, userID, p.NewUser.Type, ms(p.NewUser.CreatedAt), ms(p.Session.CreatedAt)); err != nil {
 				return fmt.Errorf("inserting user: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)`,
-				p.AppID, p.Identity.ProviderType, p.Identity.ID, userID, p.Identity.ProviderID, data, ms(p.Session.CreatedAt)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at, email_key) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)`,
+				p.AppID, p.Identity.ProviderType, p.Identity.ID, userID, p.Identity.ProviderID, data, ms(p.Session.CreatedAt), emailKeyOf(p.Identity.Data)); err != nil {
 				return fmt.Errorf("inserting identity: %w", err)
 			}
 		case err != nil:
@@ -259,8 +271,8 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 				}
 			}
 			if p.Identity.Data != nil && p.UserID == "" {
-				if _, err := tx.ExecContext(ctx, `UPDATE identities SET data = $1 WHERE app_id = $2 AND provider_type = $3 AND id = $4`,
-					data, p.AppID, p.Identity.ProviderType, p.Identity.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE identities SET data = $1, email_key = $5 WHERE app_id = $2 AND provider_type = $3 AND id = $4`,
+					data, p.AppID, p.Identity.ProviderType, p.Identity.ID, emailKeyOf(p.Identity.Data)); err != nil {
 					return fmt.Errorf("updating identity: %w", err)
 				}
 			}
@@ -357,9 +369,9 @@ func (s *Store) LinkIdentity(ctx context.Context, appID, userID string, id store
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, (SELECT coalesce(max(position), -1) + 1 FROM identities WHERE app_id = $7 AND user_id = $8), $9)`,
-			appID, id.ProviderType, id.ID, userID, id.ProviderID, data, appID, userID, ms(id.CreatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at, email_key)
+			VALUES ($1, $2, $3, $4, $5, $6, (SELECT coalesce(max(position), -1) + 1 FROM identities WHERE app_id = $7 AND user_id = $8), $9, $10)`,
+			appID, id.ProviderType, id.ID, userID, id.ProviderID, data, appID, userID, ms(id.CreatedAt), emailKeyOf(id.Data))
 		return err
 	})
 	if err != nil {
@@ -698,8 +710,8 @@ func (s *Store) CreateServerAPIKey(ctx context.Context, u store.User, id store.I
 			u.AppID, u.ID, u.Type, ms(u.CreatedAt), ms(u.CreatedAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)`,
-			u.AppID, id.ProviderType, id.ID, u.ID, id.ProviderID, data, ms(id.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO identities (app_id, provider_type, id, user_id, provider_id, data, position, created_at, email_key) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)`,
+			u.AppID, id.ProviderType, id.ID, u.ID, id.ProviderID, data, ms(id.CreatedAt), emailKeyOf(id.Data)); err != nil {
 			return err
 		}
 		return insertAPIKey(ctx, tx, k)
@@ -755,8 +767,10 @@ func (s *Store) ListAPIKeys(ctx context.Context, appID, userID string) ([]store.
 
 // ListServerAPIKeys implements store.Store.
 func (s *Store) ListServerAPIKeys(ctx context.Context, appID string) ([]store.APIKey, error) {
-	return s.listAPIKeys(ctx, `SELECT `+prefixed("k.", apiKeyColumns)+` FROM api_keys k JOIN users u ON u.app_id = k.app_id AND u.id = k.user_id
-		WHERE k.app_id = $1 AND u.type = $2 ORDER BY k.created_at, k.id`, appID, store.UserTypeServer)
+	// From the few server users (a partial index holds them) to their keys, not through
+	// every user's keys.
+	return s.listAPIKeys(ctx, `SELECT `+prefixed("k.", apiKeyColumns)+` FROM users u CROSS JOIN api_keys k
+		WHERE u.app_id = $1 AND u.type = '`+store.UserTypeServer+`' AND k.app_id = u.app_id AND k.user_id = u.id ORDER BY k.created_at, k.id`, appID)
 }
 
 func prefixed(p, columns string) string {

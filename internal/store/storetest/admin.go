@@ -15,7 +15,7 @@ func testListUsers(t *testing.T, s store.Store) {
 	for i, p := range []store.LoginParams{
 		login("local-userpass", "acct-ann", map[string]any{"email": "ann@example.com"}),
 		login("anon-user", "anon-x", nil),
-		login("custom-token", "jwt-bob", map[string]any{"name": "Bob"}),
+		login("custom-token", "jwt-bob", map[string]any{"name": "Bob", "email": "Bob.Smith@Corp.example"}),
 	} {
 		p.NewUser.CreatedAt = t0.Add(time.Duration(i) * time.Hour)
 		p.Session.CreatedAt = p.NewUser.CreatedAt
@@ -46,7 +46,8 @@ func testListUsers(t *testing.T, s store.Store) {
 		{store.UserQuery{Search: "ANN@example"}, ids[0]},
 		{store.UserQuery{Search: ids[1]}, ids[1]},
 		{store.UserQuery{Search: "jwt-bob"}, ids[2]},
-		{store.UserQuery{Search: "bob"}, ids[2]},
+		{store.UserQuery{Search: "bob.s"}, ids[2]},
+		{store.UserQuery{Search: "ann@example.com"}, ids[0]},
 		{store.UserQuery{Provider: "anon-user"}, ids[1]},
 		{store.UserQuery{State: "disabled"}, ids[2]},
 	} {
@@ -56,8 +57,10 @@ func testListUsers(t *testing.T, s store.Store) {
 			t.Errorf("%+v: %d users %v, want %s", c.q, n, got, c.want)
 		}
 	}
-	if got, n, _ := s.ListUsers(ctx, app, store.UserQuery{Search: "%"}); n != 0 || len(got) != 0 {
-		t.Errorf("a %% in the search is a character, not a wildcard: %d users", n)
+	for _, miss := range []string{"%", "_nn@", "example.com", "smith"} {
+		if got, n, _ := s.ListUsers(ctx, app, store.UserQuery{Search: miss}); n != 0 || len(got) != 0 {
+			t.Errorf("search %q: %d users; a search is an id or the start of an email, and %% and _ are characters", miss, n)
+		}
 	}
 	if _, n, _ := s.ListUsers(ctx, "other-app", store.UserQuery{}); n != 0 {
 		t.Error("users leak across apps")
