@@ -77,7 +77,7 @@ func TestOperatorsCLIAndAPI(t *testing.T) {
 	var listed struct {
 		Total int `json:"total"`
 	}
-	if err := json.Unmarshal([]byte(runCLI(t, "", "users", "list", "--app", app, "--data", srv.DataDir, "--json", "--search", "-made@")), &listed); err != nil || listed.Total != 2 {
+	if err := json.Unmarshal([]byte(runCLI(t, "", "users", "list", "--app", app, "--data", srv.DataDir, "--json", "--search", "CLI-made@")), &listed); err != nil || listed.Total != 1 {
 		t.Fatalf("users list --search: %v %d", err, listed.Total)
 	}
 	runCLI(t, "", "users", "disable", "--app", app, "--data", srv.DataDir, "--id", uid)
