@@ -53,26 +53,26 @@ func lockoutKey(entry *providerEntry, creds provider.Credentials) string {
 	return ""
 }
 
-// AccountKey is the account a login's credentials name, for the per-account rate limit
-// (an email, the hash of an API key), or "" when the provider's credentials name none.
-func (s *Sessions) AccountKey(appID, providerName string, creds map[string]any) string {
+// LoginLimits says which rate limits a login counts against beside the per-address one:
+// the account its credentials name (an email, the hash of an API key; "" when they name
+// none), and whether its provider's logins also have a per-address limit of their own
+// (provider.BareSecret: API keys).
+func (s *Sessions) LoginLimits(appID, providerName string, creds map[string]any) (accountKey string, bareSecret bool) {
 	app, err := s.app(appID)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	entry, err := app.provider(providerName)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	ak, ok := entry.impl.(provider.AccountKeyed)
-	if !ok {
-		return ""
+	_, bareSecret = entry.impl.(provider.BareSecret)
+	if ak, ok := entry.impl.(provider.AccountKeyed); ok {
+		if key, _ := ak.AccountKey(creds); key != "" {
+			accountKey = app.ClientAppID + "|" + key
+		}
 	}
-	key, _ := ak.AccountKey(creds)
-	if key == "" {
-		return ""
-	}
-	return app.ClientAppID + "|" + key
+	return accountKey, bareSecret
 }
 
 // accountTurns makes one node check one account's passwords one at a time. Attempts are

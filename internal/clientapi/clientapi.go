@@ -303,10 +303,11 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var checks []check
-	if key := a.svc.Sessions.AccountKey(app.ClientAppID, r.PathValue("provider"), body); key != "" {
-		checks = append(checks, check{ratelimit.LoginAccount, key})
+	accountKey, bareSecret := a.svc.Sessions.LoginLimits(app.ClientAppID, r.PathValue("provider"), body)
+	if accountKey != "" {
+		checks = append(checks, check{ratelimit.LoginAccount, accountKey})
 	}
-	if r.PathValue("provider") == "api-key" { // keys are guessed from many accounts at once
+	if bareSecret { // keys are guessed against every account at once
 		checks = append(checks, check{ratelimit.APIKeyIP, limitKeyIP(ip)})
 	}
 	if err := a.limit(w, r, checks...); err != nil {

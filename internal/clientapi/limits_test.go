@@ -60,3 +60,20 @@ func TestFunctionCallsAreRateLimited(t *testing.T) {
 	}
 	expectError(t, e.do(t, "POST", call, bearer(tok), `{"name":"nope","arguments":[]}`), 429, "TooManyRequests")
 }
+
+// TestAPIKeyLoginsHaveTheirOwnAddressLimit: an API key is a bare secret, guessed against
+// every user at once, so its logins count against apikey.ip besides login.ip; other
+// providers' logins from the same address do not.
+func TestAPIKeyLoginsHaveTheirOwnAddressLimit(t *testing.T) {
+	e := newEnvWith(t, clientapi.Options{Limiter: limiter(t, "apikey.ip=2/1m")})
+	keyLogin := e.appPath("/auth/providers/api-key/login")
+	for range 2 {
+		expectError(t, e.do(t, "POST", keyLogin, nil, `{"key":"not-a-key"}`), 401, "InvalidPassword")
+	}
+	expectError(t, e.do(t, "POST", keyLogin, nil, `{"key":"not-a-key"}`), 429, "TooManyRequests")
+	for range 3 {
+		if r := e.do(t, "POST", e.appPath("/auth/providers/anon-user/login"), nil, `{}`); r.status != 200 {
+			t.Fatalf("anonymous login from the same address: %d %s", r.status, r.body)
+		}
+	}
+}

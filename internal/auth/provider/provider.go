@@ -102,6 +102,13 @@ type AccountKeyed interface {
 	AccountKey(creds Credentials) (key string, lockout bool)
 }
 
+// BareSecret is a provider whose credentials are a secret alone (an API key), with no
+// account named beside it: a guesser tries each guess against every account at once, so
+// its logins also count against a per-address limit of their own.
+type BareSecret interface {
+	BareSecret()
+}
+
 // SessionLifetime is a provider whose sessions last otherwise than the app's refresh
 // tokens (anonymous sessions do not expire).
 type SessionLifetime interface {

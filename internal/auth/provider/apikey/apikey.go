@@ -81,6 +81,9 @@ func (p *Provider) Authenticate(ctx context.Context, creds provider.Credentials)
 	return provider.Identity{ID: k.ID, UserID: k.UserID, APIKeyID: k.ID}, nil
 }
 
+// BareSecret implements provider.BareSecret: a key is guessed against every user at once.
+func (*Provider) BareSecret() {}
+
 // LinkRefusal implements provider.Unlinkable: a key logs in as its owner already.
 func (*Provider) LinkRefusal() string {
 	return "linking an API key is not allowed: a key already logs in as its owner"
