@@ -22,9 +22,14 @@ func (c *usersCommand) export(ctx context.Context) error {
 			return err
 		}
 		defer f.Close()
-		// The export holds password hashes: an existing file loses its old mode too.
-		if err := f.Chmod(0o600); err != nil {
+		// The export holds password hashes: an existing file loses its old mode too. A
+		// device or a pipe (/dev/null, /dev/stdout) is not the export's to change.
+		if info, err := f.Stat(); err != nil {
 			return err
+		} else if info.Mode().IsRegular() {
+			if err := f.Chmod(0o600); err != nil {
+				return err
+			}
 		}
 		w = f
 	}
