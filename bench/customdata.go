@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -43,29 +42,19 @@ func benchCustomData(bin, dir string, duration time.Duration) ([]result, error) 
 	if err := customDataApp(appDir); err != nil {
 		return nil, err
 	}
-	addr := freeAddr()
-	cmd := exec.Command(bin, "serve", "--app", appDir, "--data", filepath.Join(dir, "customdata"), "--listen", addr, "--rate-limit", "all=off")
-	logs, err := newServerLog(filepath.Join(dir, "customdata.log"))
+	srv, err := startServer(bin, filepath.Join(dir, "customdata.log"), nil, "--app", appDir, "--data", filepath.Join(dir, "customdata"), "--rate-limit", "all=off")
 	if err != nil {
 		return nil, err
 	}
-	defer logs.Close()
-	cmd.Stdout, cmd.Stderr = logs.f, logs.f
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	base := "http://" + addr
-	if err := waitHealthy(base); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, logs.tail())
-	}
+	defer srv.stop()
+	base := srv.base
 	api := base + "/api/client/v2.0"
 	app := api + "/app/customdata"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
 	_, body := post(client, app+"/auth/providers/anon-user/login", "", `{}`)
 	var login map[string]string
 	if err := json.Unmarshal(body, &login); err != nil || login["refresh_token"] == "" {
-		return nil, fmt.Errorf("custom data app login: %s\n%s", body, logs.tail())
+		return nil, fmt.Errorf("custom data app login: %s\n%s", body, srv.logs.tail())
 	}
 	doc := fmt.Sprintf(`{"name":"insertOne","service":"mongodb-atlas","arguments":[{"database":"app","collection":"profiles","document":{"user_id":%q,"color":"blue","plan":"pro"}}]}`, login["user_id"])
 	if code, body := post(client, app+"/functions/call", login["access_token"], doc); code != 200 {
