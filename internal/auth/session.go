@@ -167,22 +167,23 @@ func (s *core) completeLogin(ctx context.Context, app *App, entry *providerEntry
 		}
 		return res, err
 	}
-	res, err := s.openSession(ctx, app, entry, ident, identity, dev)
-	if err == nil {
+	// The login's event is written in the login's own transaction.
+	res, err := s.openSession(ctx, app, entry, ident, identity, dev, func(userID string, created bool) store.AuditEvent {
 		action := "login"
-		if res.Created {
+		if created {
 			action = "user_created"
 		}
-		s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "user:" + res.UserID, Action: action, Target: res.UserID, Outcome: "success", Detail: entry.cfg.Type, IP: ip})
-	} else if errors.Is(err, ErrUserDisabled) {
+		return store.AuditEvent{AppID: app.ClientAppID, At: s.clock.Now(), Actor: "user:" + userID, Action: action, Target: userID, Outcome: "success", Detail: entry.cfg.Type, IP: ip}
+	})
+	if errors.Is(err, ErrUserDisabled) {
 		s.recordAudit(store.AuditEvent{AppID: app.ClientAppID, Actor: "anonymous", Action: "login_refused", Target: identity.ID, Outcome: "disabled", Detail: entry.cfg.Type, IP: ip})
 	}
 	return res, err
 }
 
-// openSession logs the identity in: it finds or creates its user and opens a session on
-// the device, and mints the tokens.
-func (s *core) openSession(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, identity store.Identity, dev Device) (LoginResult, error) {
+// openSession logs the identity in: it finds or creates its user, opens a session on the
+// device and writes the event audit makes, in one transaction, and mints the tokens.
+func (s *core) openSession(ctx context.Context, app *App, entry *providerEntry, ident provider.Identity, identity store.Identity, dev Device, audit func(userID string, created bool) store.AuditEvent) (LoginResult, error) {
 	now := identity.CreatedAt
 	deviceID := strings.ToLower(dev.ID)
 	if !isObjectIDHex(deviceID) || deviceID == NoDevice {
@@ -215,6 +216,7 @@ func (s *core) openSession(ctx context.Context, app *App, entry *providerEntry, 
 			SDKVersion: clip(dev.SDKVersion), ClientAppName: clip(dev.AppName), ClientAppVer: clip(dev.AppVersion),
 			CreatedAt: now, LastSeenAt: now,
 		},
+		Audit: audit,
 	})
 	if errors.Is(err, store.ErrUserDisabled) {
 		return LoginResult{}, fail(ErrUserDisabled, "user is disabled")

@@ -188,13 +188,18 @@ type LoginParams struct {
 	Session Session
 	// Device is inserted or updated (by AppID and ID) in the same transaction.
 	Device Device
+	// Audit, when set, makes the login's audit event from the user it logged in and
+	// whether it created it; the event is written in the login's transaction, so the login
+	// and its event are committed together, in one durable commit.
+	Audit func(userID string, created bool) AuditEvent
 }
 
 // Store is Warden's state. Implementations are safe for concurrent use.
 type Store interface {
 	// LogIn finds the user that owns p.Identity, or creates p.NewUser with it, records the
-	// device and opens p.Session for that user, all in one transaction. It returns the
-	// user and whether it was created. A disabled user gets ErrUserDisabled and no session.
+	// device, opens p.Session for that user and appends p.Audit's event, all in one
+	// transaction. It returns the user and whether it was created. A disabled user gets
+	// ErrUserDisabled and no session.
 	LogIn(ctx context.Context, p LoginParams) (User, bool, error)
 	// GetUser returns a user with its identities.
 	GetUser(ctx context.Context, appID, userID string) (User, error)

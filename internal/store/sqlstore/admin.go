@@ -247,8 +247,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []store.AuditEvent) erro
 	}
 	err := s.tx(ctx, func(tx conn) error {
 		for _, e := range events {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (app_id, at, actor, action, target, outcome, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				e.AppID, ms(e.At), e.Actor, e.Action, e.Target, e.Outcome, e.Detail, e.IP); err != nil {
+			if err := appendAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}
@@ -258,6 +257,12 @@ func (s *Store) AppendAudit(ctx context.Context, events []store.AuditEvent) erro
 		return fmt.Errorf("store: append audit: %w", err)
 	}
 	return nil
+}
+
+func appendAudit(ctx context.Context, tx conn, e store.AuditEvent) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (app_id, at, actor, action, target, outcome, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.AppID, ms(e.At), e.Actor, e.Action, e.Target, e.Outcome, e.Detail, e.IP)
+	return err
 }
 
 // ListAudit implements store.Store.

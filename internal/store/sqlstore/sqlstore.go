@@ -222,7 +222,7 @@ func notFound(err error) error {
 
 // LogIn implements store.Store.
 func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, bool, error) {
-	var userID string
+	var userID, encodedData string
 	created := false
 	err := s.batched(ctx, func(tx conn) error {
 		created = false
@@ -296,10 +296,27 @@ func (s *Store) LogIn(ctx context.Context, p store.LoginParams) (store.User, boo
 			p.AppID, se.ID, se.TokenHash, userID, se.DeviceID, p.Identity.ProviderType, p.Identity.ID, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.CreatedAt)); err != nil {
 			return fmt.Errorf("inserting session: %w", err)
 		}
+		if p.Audit != nil {
+			if err := appendAudit(ctx, tx, p.Audit(userID, created)); err != nil {
+				return fmt.Errorf("audit event: %w", err)
+			}
+		}
+		if created {
+			encodedData = data
+		}
 		return nil
 	})
 	if err != nil {
 		return store.User{}, false, fmt.Errorf("store: log in: %w", err)
+	}
+	if created {
+		// What the transaction wrote, as getUser would read it back: no read.
+		at := fromMS(ms(p.Session.CreatedAt))
+		id := p.Identity
+		id.Data, id.CreatedAt = decodeData(encodedData), at
+		ids := []store.Identity{id}
+		return store.User{AppID: p.AppID, ID: userID, Type: p.NewUser.Type, CreatedAt: fromMS(ms(p.NewUser.CreatedAt)), LastLogin: at,
+			Identities: ids, Data: store.MergeIdentityData(ids)}, true, nil
 	}
 	u, err := getUser(ctx, s.reader(), p.AppID, userID)
 	if err != nil {

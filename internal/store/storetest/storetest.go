@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,6 +54,7 @@ func login(provider, id string, data map[string]any) store.LoginParams {
 func Run(t *testing.T, open Opener) {
 	tests := map[string]func(t *testing.T, s store.Store){
 		"LoginCreatesUserOnce":          testLoginCreatesUserOnce,
+		"LoginWritesItsAuditEvent":      testLoginWritesItsAuditEvent,
 		"LoginRefusesDisabledUser":      testLoginRefusesDisabledUser,
 		"LinkIdentity":                  testLinkIdentity,
 		"DeleteUserRemovesEverything":   testDeleteUser,
@@ -92,6 +95,50 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testLoginWritesItsAuditEvent: the event p.Audit makes is committed with the login
+// (user_created, then login), and a refused login writes none. The user a first login
+// returns is the user a read returns.
+func testLoginWritesItsAuditEvent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	audit := func(userID string, created bool) store.AuditEvent {
+		action := "login"
+		if created {
+			action = "user_created"
+		}
+		return store.AuditEvent{AppID: app, At: t0, Actor: "user:" + userID, Action: action, Target: userID, Outcome: "success"}
+	}
+	p := login("custom-token", "jwt-1", map[string]any{"name": "Ann", "n": 3, "nested": map[string]any{"a": []any{1, "x"}}})
+	p.Audit = audit
+	u, created, err := s.LogIn(ctx, p)
+	must(t, err)
+	read, err := s.GetUser(ctx, app, u.ID)
+	must(t, err)
+	if !created || !reflect.DeepEqual(u, read) {
+		t.Fatalf("the created user as LogIn returned it:\n%+v\nas it reads back:\n%+v", u, read)
+	}
+	p2 := login("custom-token", "jwt-1", nil)
+	p2.Audit = audit
+	_, _, err = s.LogIn(ctx, p2)
+	must(t, err)
+	must(t, s.SetUserDisabled(ctx, app, u.ID, true))
+	p3 := login("custom-token", "jwt-1", nil)
+	p3.Audit = audit
+	if _, _, err := s.LogIn(ctx, p3); !errors.Is(err, store.ErrUserDisabled) {
+		t.Fatalf("login of a disabled user: %v", err)
+	}
+	events, err := s.ListAudit(ctx, app, store.AuditFilter{})
+	must(t, err)
+	var actions []string
+	for _, e := range events {
+		if e.Target == u.ID {
+			actions = append(actions, e.Action)
+		}
+	}
+	if strings.Join(actions, ",") != "login,user_created" { // newest first
+		t.Fatalf("audit events of the user: %v", actions)
 	}
 }
 
