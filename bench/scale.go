@@ -158,7 +158,7 @@ func measureScale(bin, data string, flags []string, users int, duration time.Dur
 		{"anonymous login", 64, func() int { c, _ := post(client, app+"/auth/providers/anon-user/login", "", `{}`); return c }},
 		{"POST /auth/session (refresh)", 32, func() int { c, _ := post(client, api+"/auth/session", login["refresh_token"], ""); return c }},
 		{"GET /auth/profile", 32, func() int { return get(client, api+"/auth/profile", login["access_token"]) }},
-		{"password login", 8, func() int {
+		{"password login", passwordClients, func() int {
 			c, _ := post(client, app+"/auth/providers/local-userpass/login", "", seededLogin())
 			return c
 		}},
@@ -460,25 +460,24 @@ func postgresScale(clusterURL, settings string) scaleEngine {
 type copySeeder struct{ conn *pgx.Conn }
 
 func (s copySeeder) seed(ctx context.Context, n int, passwordHash string) error {
-	byTable := map[string][][]any{}
-	if err := seedRows(n, passwordHash, func(table string, values ...any) error {
-		if table == "identities" { // position
-			values = append(values[:6:6], append([]any{0}, values[6:]...)...)
-		}
-		byTable[table] = append(byTable[table], values)
-		return nil
-	}); err != nil {
-		return err
-	}
+	// One table at a time, so that only one table's rows are in memory.
 	for _, table := range []string{"devices", "users", "accounts", "api_keys", "identities", "sessions"} {
-		cols := seedColumns[table]
-		if table == "identities" {
-			cols = append(cols[:6:6], "position", "created_at", "email_key")
+		var rows [][]any
+		if err := seedRows(n, passwordHash, func(t string, values ...any) error {
+			if t != table {
+				return nil
+			}
+			if table == "identities" { // position
+				values = append(values[:6:6], append([]any{0}, values[6:]...)...)
+			}
+			rows = append(rows, values)
+			return nil
+		}); err != nil {
+			return err
 		}
-		if _, err := s.conn.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(byTable[table])); err != nil {
+		if _, err := s.conn.CopyFrom(ctx, pgx.Identifier{table}, seedColumns[table], pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copy %s: %w", table, err)
 		}
-		delete(byTable, table)
 	}
 	_, err := s.conn.Exec(ctx, "ANALYZE")
 	return err
