@@ -171,7 +171,7 @@ func run(duration time.Duration, out string, withPG bool, users int, peers bool)
 	if err != nil {
 		return err
 	}
-	report := render(runs, cd, hashTime, duration) + renderPeers(runs[0], x.peers) + renderScale(x.scale) + renderGoals(runs, cd, x, duration) + renderCosts(cost)
+	report := render(benchCommand(duration, users, peers), runs, cd, hashTime, duration) + renderPeers(runs[0], x.peers) + renderScale(x.scale) + renderGoals(runs, cd, x, duration) + renderCosts(cost)
 	// The soak section comes from its own, longer run (-soak): keep it.
 	if old, err := os.ReadFile(out); err == nil {
 		if i := strings.Index(string(old), "\n## Soak\n"); i >= 0 {
@@ -229,6 +229,24 @@ func measureHashLimit(duration time.Duration) float64 {
 	}
 	wg.Wait()
 	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+// benchCommand is the command line that makes this report.
+func benchCommand(duration time.Duration, users int, peers bool) string {
+	c := "go run ./bench"
+	if duration != 5*time.Second {
+		c += " -duration " + duration.String()
+	}
+	if users > 0 {
+		c += fmt.Sprintf(" -users %d", users)
+	}
+	if peers {
+		c += " -peers"
+	}
+	if floodLogins != 10000 {
+		c += fmt.Sprintf(" -flood %d", floodLogins)
+	}
+	return c
 }
 
 // hashLimits lists each engine's measured hash limit.
@@ -479,9 +497,9 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
-func render(runs []engineRun, customData []result, hashTime time.Duration, duration time.Duration) string {
+func render(command string, runs []engineRun, customData []result, hashTime time.Duration, duration time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmarks\n\nProduced by `go run ./bench` (each scenario %s, a Go load generator on loopback in the same run, keep-alive connections). The rate limits are off (every request comes from one address); the audit log is on; the server logs at its default level (`info`: an access-log line per request) to a file.\n\n", duration)
+	fmt.Fprintf(&b, "# Benchmarks\n\nProduced by `%s` (each scenario %s, a Go load generator on loopback in the same run, keep-alive connections). The rate limits are off (every request comes from one address); the audit log is on; the server logs at its default level (`info`: an access-log line per request) to a file.\n\n", command, duration)
 	fmt.Fprintf(&b, "Machine: %d cores (%s), %s, %s/%s; generated %s. The load generator shares the cores with the server, as it would in any single-machine test.\n\n",
 		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "argon2id at the default cost (19 MiB, 2 passes): **%.1f ms per hash** alone (%d cores ÷ that = %.1f hashes/s). The password-login limit each engine's logins are compared with is measured just before them, with all %d cores hashing at once (the cores share the memory bandwidth argon2id is bound by, and the machine's speed drifts during a run): %s.\n\n",
