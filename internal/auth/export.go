@@ -41,10 +41,15 @@ func (s *Operators) ExportUsers(ctx context.Context, appID string, fn func(Expor
 	}
 	const page = 500
 	exported := 0
-	for offset := 0; ; offset += page {
-		users, _, err := s.store.ListUsers(ctx, app.ClientAppID, store.UserQuery{Limit: page, Offset: offset})
+	var after *store.UserCursor
+	for {
+		users, _, err := s.store.ListUsers(ctx, app.ClientAppID, store.UserQuery{Limit: page, After: after})
 		if err != nil {
 			return err
+		}
+		if len(users) > 0 {
+			last := users[len(users)-1]
+			after = &store.UserCursor{CreatedAt: last.CreatedAt, ID: last.ID}
 		}
 		for _, u := range users {
 			e := ExportedUser{ID: u.ID, Type: u.Type, Disabled: u.Disabled, CreatedAt: u.CreatedAt}

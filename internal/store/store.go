@@ -358,6 +358,16 @@ type UserQuery struct {
 	Sort          string
 	Desc          bool
 	Limit, Offset int
+	// After, when set, lists the users that come after it in creation order (oldest
+	// first; Sort, Desc and Offset are ignored) and leaves the total uncounted (0): a walk
+	// over every user then costs each page its own length, not the users before it.
+	After *UserCursor
+}
+
+// UserCursor is a place in the users' creation order: a user's creation time and id.
+type UserCursor struct {
+	CreatedAt time.Time
+	ID        string
 }
 
 // SessionInfo is a session with the device it was opened on.

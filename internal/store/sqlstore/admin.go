@@ -40,25 +40,31 @@ func (s *Store) ListUsers(ctx context.Context, appID string, q store.UserQuery) 
 	case "disabled":
 		where = append(where, "u.disabled = TRUE")
 	}
+	order, dir, offset := "u.created_at", "ASC", max(q.Offset, 0)
+	if q.After != nil {
+		at, id := arg(ms(q.After.CreatedAt)), arg(q.After.ID)
+		where = append(where, `u.created_at >= `+at+` AND (u.created_at > `+at+` OR u.id > `+id+`)`)
+		offset = 0
+	}
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := s.reader().QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count users: %w", err)
-	}
-	order := "u.created_at"
-	if q.Sort == "last_login" {
-		order = "u.last_login_at"
-	}
-	dir := "ASC"
-	if q.Desc {
-		dir = "DESC"
+	if q.After == nil {
+		if err := s.reader().QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: count users: %w", err)
+		}
+		if q.Sort == "last_login" {
+			order = "u.last_login_at"
+		}
+		if q.Desc {
+			dir = "DESC"
+		}
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 50
 	}
 	rows, err := s.reader().QueryContext(ctx, `SELECT u.id FROM `+from+` WHERE `+cond+` ORDER BY `+order+` `+dir+`, u.id `+dir+
-		` LIMIT `+arg(limit)+` OFFSET `+arg(max(q.Offset, 0)), args...)
+		` LIMIT `+arg(limit)+` OFFSET `+arg(offset), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list users: %w", err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,21 @@ func testListUsers(t *testing.T, s store.Store) {
 	desc, _, _ := s.ListUsers(ctx, app, store.UserQuery{Desc: true, Limit: 1})
 	if len(desc) != 1 || desc[0].ID != ids[2] {
 		t.Fatalf("newest first, one per page: %v", desc)
+	}
+	// A walk by cursor, one user a page, sees every user once, in creation order.
+	var walked []string
+	var after *store.UserCursor
+	for range 5 {
+		page, _, err := s.ListUsers(ctx, app, store.UserQuery{Limit: 1, After: after})
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		walked = append(walked, page[0].ID)
+		after = &store.UserCursor{CreatedAt: page[0].CreatedAt, ID: page[0].ID}
+	}
+	if strings.Join(walked, ",") != strings.Join(ids, ",") {
+		t.Fatalf("walk by cursor: %v, want %v", walked, ids)
 	}
 	page2, total, _ := s.ListUsers(ctx, app, store.UserQuery{Limit: 2, Offset: 2})
 	if total != 3 || len(page2) != 1 || page2[0].ID != ids[2] {
