@@ -68,7 +68,9 @@ func (s *Operators) ExportUsers(ctx context.Context, appID string, fn func(Expor
 			}
 			exported++
 		}
-		if len(users) < page {
+		// A page can come back short when a user was deleted while it was read: only an
+		// empty page ends the walk.
+		if len(users) == 0 {
 			// An export holds password hashes: who took one is worth knowing.
 			s.auditOperator(ctx, app.ClientAppID, "users.export", "", fmt.Sprintf("%d users", exported))
 			return nil

@@ -89,9 +89,19 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 	r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
 	s := sqlstore.New(w, r, sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, Unavailable: unavailable, Plan: plan})
+	// Migrations build indexes over whole tables: their sorts may spill to disk. (The
+	// writer has one connection; one made anew later gets the memory setting again.)
+	if _, err := w.ExecContext(ctx, "PRAGMA temp_store = DEFAULT"); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	if err := s.Migrate(ctx, migrations); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if _, err := w.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.EnableBatching()
 	return s, nil

@@ -22,12 +22,16 @@ func (s *Store) ListUsers(ctx context.Context, appID string, q store.UserQuery) 
 		// an index, and the users read by key from what they found (CROSS JOIN keeps SQLite
 		// from walking every user in the page's order instead), so a search costs the same
 		// with a thousand users or a million.
-		prefix := store.EmailKey(q.Search)
-		exact, lo, hi := arg(q.Search), arg(prefix), arg(prefix+"\U0010FFFF")
+		exact := arg(q.Search)
+		byEmail := ""
+		if prefix := store.EmailKey(q.Search); prefix != "" { // blanks start every email
+			lo, hi := arg(prefix), arg(prefix+"\U0010FFFF")
+			byEmail = `
+				UNION ALL SELECT i.user_id FROM identities i WHERE i.app_id = $1 AND i.email_key >= ` + lo + ` AND i.email_key < ` + hi
+		}
 		from = `(SELECT DISTINCT id FROM (
 				SELECT CAST(` + exact + ` AS TEXT) AS id
-				UNION ALL SELECT i.user_id FROM identities i WHERE i.app_id = $1 AND i.id = ` + exact + `
-				UNION ALL SELECT i.user_id FROM identities i WHERE i.app_id = $1 AND i.email_key >= ` + lo + ` AND i.email_key < ` + hi + `
+				UNION ALL SELECT i.user_id FROM identities i WHERE i.app_id = $1 AND i.id = ` + exact + byEmail + `
 			) found) matches CROSS JOIN users u`
 		where = append(where, "u.id = matches.id")
 	}

@@ -144,11 +144,60 @@ func (s *Store) Migrate(ctx context.Context, migrations fs.FS) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
+			if step, ok := migrationSteps[strings.TrimSuffix(strings.SplitN(name, "_", 2)[1], ".sql")]; ok {
+				if err := step(ctx, tx); err != nil {
+					return err
+				}
+			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("%s: migration %s: %w", s.d.Name, name, err)
+		}
+	}
+	return nil
+}
+
+// migrationSteps are the parts of migrations written in Go, by the name of the migration
+// they end (its file name without number and .sql), for both engines: they run in the
+// migration's transaction, after its SQL.
+var migrationSteps = map[string]func(context.Context, conn) error{
+	"search": fillEmailKeys,
+}
+
+// fillEmailKeys gives the identities that existed before identities.email_key theirs,
+// made in Go as every later write makes it (store.EmailKey): SQL's lower() differs from
+// it (SQLite folds only ASCII), and PostgreSQL's jsonb refuses some text that Go's JSON
+// allows, which would stop the migration.
+func fillEmailKeys(ctx context.Context, tx conn) error {
+	rows, err := tx.QueryContext(ctx, `SELECT app_id, provider_type, id, data FROM identities WHERE data LIKE '%"email"%'`)
+	if err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	type keyed struct {
+		app, provider, id string
+		key               any
+	}
+	var fill []keyed
+	for rows.Next() {
+		var k keyed
+		var data string
+		if err := rows.Scan(&k.app, &k.provider, &k.id, &data); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading identities: %w", err)
+		}
+		if k.key = emailKeyOf(decodeData(data)); k.key != nil {
+			fill = append(fill, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	for _, k := range fill {
+		if _, err := tx.ExecContext(ctx, `UPDATE identities SET email_key = $1 WHERE app_id = $2 AND provider_type = $3 AND id = $4`, k.key, k.app, k.provider, k.id); err != nil {
+			return fmt.Errorf("filling email keys: %w", err)
 		}
 	}
 	return nil

@@ -73,7 +73,7 @@ func testListUsers(t *testing.T, s store.Store) {
 			t.Errorf("%+v: %d users %v, want %s", c.q, n, got, c.want)
 		}
 	}
-	for _, miss := range []string{"%", "_nn@", "example.com", "smith"} {
+	for _, miss := range []string{"%", "_nn@", "example.com", "smith", "  "} {
 		if got, n, _ := s.ListUsers(ctx, app, store.UserQuery{Search: miss}); n != 0 || len(got) != 0 {
 			t.Errorf("search %q: %d users; a search is an id or the start of an email, and %% and _ are characters", miss, n)
 		}
