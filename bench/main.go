@@ -133,6 +133,9 @@ func run(duration time.Duration, out string, withPG bool, users int, peers bool)
 			}
 			defer c.Remove()
 			c.Durable = true
+			// A buffer pool sized for the data, as a deployment sizes it (the default,
+			// 128 MB, is smaller than a million users' tables and indexes).
+			c.Settings = []string{"shared_buffers=1GB"}
 			if err := c.Start(); err != nil {
 				return err
 			}
@@ -519,11 +522,14 @@ func render(command string, runs []engineRun, customData []result, hashTime time
 		}
 		fmt.Fprintf(&b, "\nPeak RSS after all scenarios and a flood of %s password logins from 500 concurrent clients: **%s**.\n\n", count(floodLogins), r.peakRSS)
 	}
-	fmt.Fprintf(&b, "## Custom user data (SQLite, embedded data engine)\n\nA server of its own, for an app with `auth/custom_user_data.json`: every refreshed token carries the user's document (checked before the run).\n\n| scenario | clients | requests/s | p50 | p99 | ratio | errors |\n|---|---:|---:|---:|---:|---|---:|\n")
-	for _, x := range customData {
+	fmt.Fprintf(&b, "## Custom user data (SQLite, embedded data engine)\n\nA server of its own with two apps: one with `auth/custom_user_data.json`, whose every refreshed token carries the user's document (checked before the run), and the quickstart app without it. The scenarios run in three rounds, in turns; the figures are their means, the percentiles the worst round's.\n\n| scenario | clients | requests/s | p50 | p99 | ratio | errors |\n|---|---:|---:|---:|---:|---|---:|\n")
+	for i, x := range customData {
 		ratio := "baseline"
-		if x.name != customData[0].name {
-			ratio = fmt.Sprintf("%.0f %% of /healthz; %.2f × the refresh without custom user data above", 100*x.rps/customData[0].rps, x.rps/runs[0].results[1].rps)
+		switch i {
+		case 1:
+			ratio = fmt.Sprintf("%.0f %% of /healthz", 100*x.rps/customData[0].rps)
+		case 2:
+			ratio = fmt.Sprintf("%.0f %% of /healthz; %.2f × the refresh without custom user data", 100*x.rps/customData[0].rps, x.rps/customData[1].rps)
 		}
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %d |\n", x.name, x.concurrency, x.rps, x.p50.Round(10*time.Microsecond), x.p99.Round(10*time.Microsecond), ratio, x.errors)
 	}
@@ -554,10 +560,11 @@ func renderGoals(runs []engineRun, customData []result, x extras, duration time.
 	health, refresh, anonLogin, pwLogin := sq[0].rps, sq[1].rps, sq[3].rps, sq[4].rps
 	peakDefault := 0
 	fmt.Sscan(runs[0].peakRSS, &peakDefault)
-	cdRatio := customData[1].rps / refresh
+	cdRatio := customData[2].rps / customData[1].rps
 	goals := []goal{
-		{name: "Refresh with custom user data within 20 % of a plain refresh", measured: true,
-			figure: fmt.Sprintf("%.2f × (%.0f/s against %.0f/s)", cdRatio, customData[1].rps, refresh), met: cdRatio >= 0.8},
+		{name: "Refresh with custom user data within 20 % of a plain refresh (same server, in turns)", measured: true,
+			figure: fmt.Sprintf("%.2f × (%.0f/s against %.0f/s)", cdRatio, customData[2].rps, customData[1].rps), met: cdRatio >= 0.8,
+			why: "Each refresh of a user with custom user data reads the user's document from the cache and puts it in the token, which makes the token (and its signing) longer."},
 		{name: "Refresh ≥ 0.5 × /healthz (SQLite, durable, default logging)", measured: true,
 			figure: fmt.Sprintf("%.2f × (%.0f/s against %.0f/s)", refresh/health, refresh, health), met: refresh >= health/2,
 			why: "/healthz does no crypto and no database work; a refresh reads the session (so that a revoked session fails at once, on every node) and signs a new EdDSA access token (asymmetric, so that other services can verify it with the JWKS). The profile below says what each costs. Caching sessions would trade the immediate revocation the design promises (and a CLI working on the same SQLite file) for this ratio; Warden keeps revocation immediate."},
@@ -610,7 +617,7 @@ func pgSettings(url string) (string, error) {
 	}
 	defer db.Close()
 	var parts []string
-	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes", "shared_buffers"} {
 		var v string
 		if err := db.QueryRow("SHOW " + name).Scan(&v); err != nil {
 			return "", fmt.Errorf("reading %s: %w", name, err)

@@ -83,7 +83,7 @@ func benchPocketBase(dir string, duration time.Duration) (peerRun, error) {
 		{"GET /api/health", 32, func() int { return get(client, base+"/api/health", "") }},
 		{"POST auth-refresh", 32, func() int { c, _ := post(client, users+"/auth-refresh", auth.Token, ""); return c }},
 		{"GET own user record", 32, func() int { return get(client, users+"/records/"+auth.Record.ID, auth.Token) }},
-		{"password login", 8, func() int {
+		{"password login", passwordClients, func() int {
 			body := fmt.Sprintf(`{"identity":"bench%d@example.com","password":"benchpass"}`, next.Add(1)%benchAccounts)
 			c, _ := post(client, users+"/auth-with-password", "", body)
 			return c

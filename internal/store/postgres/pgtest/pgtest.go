@@ -118,6 +118,8 @@ type Cluster struct {
 	// Durable starts the server with fsync on (PostgreSQL's default), as production runs
 	// it; tests run with fsync off, since they never survive a machine crash.
 	Durable bool
+	// Settings are more server settings, as name=value.
+	Settings []string
 }
 
 // NewCluster makes (initdb) a cluster; Start starts it.
@@ -165,6 +167,9 @@ func (c *Cluster) Start() error {
 		fsync = "on"
 	}
 	opts := "-c listen_addresses=127.0.0.1 -p " + c.port + " -k " + c.dir + " -c fsync=" + fsync + " -c max_connections=300"
+	for _, setting := range c.Settings {
+		opts += " -c " + setting
+	}
 	return c.run(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-l", filepath.Join(c.dir, "pg.log"), "-w", "-o", opts, "start")
 }
 
