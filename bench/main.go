@@ -122,6 +122,9 @@ func run(duration time.Duration, out string, withPG bool, users int, peers bool)
 		x.scale = append(x.scale, sc)
 	}
 	if withPG {
+		// Available starts the tests' shared server to see whether one can be had: stop it
+		// when the run ends (each run left one behind).
+		defer pgtest.Stop()
 		if err := pgtest.Available(); err != nil {
 			fmt.Fprintln(os.Stderr, "PostgreSQL skipped:", err)
 		} else {
