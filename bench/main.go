@@ -357,19 +357,7 @@ func (l *serverLog) tail() string {
 // Close closes the file.
 func (l *serverLog) Close() error { return l.f.Close() }
 
-func waitHealthy(base string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get(base + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("warden did not become healthy")
-}
+func waitHealthy(base string) error { return waitReady(base + "/healthz") }
 
 func get(c *http.Client, url, bearer string) int {
 	req, _ := http.NewRequest("GET", url, nil)

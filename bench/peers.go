@@ -96,7 +96,8 @@ func benchPocketBase(dir string, duration time.Duration) (peerRun, error) {
 	return run, nil
 }
 
-// waitReady waits for url to answer 200.
+// waitReady waits for url to answer 200 (a server just started: Warden's /healthz, a
+// peer's health endpoint).
 func waitReady(url string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

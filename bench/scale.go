@@ -167,20 +167,17 @@ func measureScale(bin, data string, flags []string, users int, duration time.Dur
 		p.rates = append(p.rates, load(s.name, s.concurrency, duration, s.do))
 	}
 	adminURL := srv.base + "/api/admin/v1/apps/" + scaleApp + "/users"
-	admin := []struct {
+	type adminPath struct {
 		name  string
 		query url.Values
-		want  func(total, listed int) bool
-	}{
+		want  func(total, listed int) bool // the page it must answer
+	}
+	admin := []adminPath{
 		{"search by email prefix", url.Values{"search": {searchPrefix(users)}}, func(total, listed int) bool { return total > 0 && total <= 10 && listed == total }},
 		{"listing, page 1", url.Values{"limit": {fmt.Sprint(pageSize)}}, func(total, listed int) bool { return total >= users && listed == pageSize }},
 	}
 	if users >= deepPage*pageSize {
-		admin = append(admin, struct {
-			name  string
-			query url.Values
-			want  func(total, listed int) bool
-		}{fmt.Sprintf("listing, page %d", deepPage), url.Values{"limit": {fmt.Sprint(pageSize)}, "offset": {fmt.Sprint((deepPage - 1) * pageSize)}}, func(total, listed int) bool { return listed == pageSize }})
+		admin = append(admin, adminPath{fmt.Sprintf("listing, page %d", deepPage), url.Values{"limit": {fmt.Sprint(pageSize)}, "offset": {fmt.Sprint((deepPage - 1) * pageSize)}}, func(total, listed int) bool { return listed == pageSize }})
 	}
 	for _, a := range admin {
 		fmt.Fprintf(os.Stderr, "%d users: admin %s ...\n", users, a.name)
@@ -318,7 +315,7 @@ func seedRows(n int, passwordHash string, row func(table string, values ...any) 
 				return err
 			}
 		}
-		if err := row("identities", scaleApp, provider, identity, id, provider, data, at, emailKey); err != nil {
+		if err := row("identities", scaleApp, provider, identity, id, provider, data, 0, at, emailKey); err != nil {
 			return err
 		}
 		if err := row("sessions", scaleApp, fmt.Sprintf("s%023x", i), sessionHash(i), id, "bench-device", provider, identity, at, at+int64(60*24*time.Hour/time.Millisecond), at); err != nil {
@@ -381,10 +378,6 @@ func (s sqlSeeder) seed(ctx context.Context, n int, passwordHash string) error {
 				ph[i] = fmt.Sprintf("$%d", i+1)
 			}
 			q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")"
-			if table == "identities" {
-				q = strings.Replace(q, "$7", "0", 1) // position
-				q = strings.Replace(q, "$8, $9", "$7, $8", 1)
-			}
 			var err error
 			if st, err = tx.PrepareContext(ctx, q); err != nil {
 				return fmt.Errorf("%s: %w", q, err)
@@ -466,9 +459,6 @@ func (s copySeeder) seed(ctx context.Context, n int, passwordHash string) error 
 		if err := seedRows(n, passwordHash, func(t string, values ...any) error {
 			if t != table {
 				return nil
-			}
-			if table == "identities" { // position
-				values = append(values[:6:6], append([]any{0}, values[6:]...)...)
 			}
 			rows = append(rows, values)
 			return nil

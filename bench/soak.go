@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,19 +25,14 @@ type soakSample struct {
 // password login now and then, log-outs) against `warden serve` on SQLite for duration,
 // samples the server's memory and goroutines every 10 s, and writes the report.
 func soak(bin, dir string, duration time.Duration, out string) error {
-	addr, metricsAddr := freeAddr(), freeAddr()
-	cmd := exec.Command(bin, "serve", "--app", "examples/quickstart", "--data", filepath.Join(dir, "soak"), "--listen", addr,
+	metricsAddr := freeAddr()
+	srv, err := startServer(bin, filepath.Join(dir, "soak.log"), nil, "--app", "examples/quickstart", "--data", filepath.Join(dir, "soak"),
 		"--metrics-listen", metricsAddr, "--rate-limit", "all=off")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		return err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	base := "http://" + addr
-	if err := waitHealthy(base); err != nil {
-		return fmt.Errorf("%w\n%s", err, logs.String())
-	}
+	defer srv.stop()
+	base := srv.base
 	api := base + "/api/client/v2.0"
 	app := api + "/app/quickstart-abcde"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -93,7 +86,7 @@ func soak(bin, dir string, duration time.Duration, out string) error {
 	var samples []soakSample
 	start := time.Now()
 	sample := func() {
-		samples = append(samples, soakSample{at: time.Since(start).Round(time.Second), rssKB: rssKB(cmd.Process.Pid), goroutines: goroutines(metricsAddr)})
+		samples = append(samples, soakSample{at: time.Since(start).Round(time.Second), rssKB: rssKB(srv.pid()), goroutines: goroutines(metricsAddr)})
 		s := samples[len(samples)-1]
 		fmt.Fprintf(os.Stderr, "soak %v: RSS %d MB, %d goroutines, %d requests, %d failures\n", s.at, s.rssKB/1024, s.goroutines, requests.Load(), failures.Load())
 	}

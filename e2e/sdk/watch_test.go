@@ -69,19 +69,7 @@ func TestWatch(t *testing.T) {
 	url := startTodoServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	guest := func() *client.User {
-		// One App per user: an App logs in one anonymous user and reuses it.
-		app, err := client.New("todo-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := app.LogIn(ctx, client.Anonymous())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
-	alice, bob := guest(), guest()
+	alice, bob := todoGuest(ctx, t, url), todoGuest(ctx, t, url)
 	items := func(u *client.User) *client.MongoCollection {
 		return u.MongoClient("mongodb-atlas").Database("todo").Collection("Item")
 	}
@@ -167,14 +155,7 @@ func TestQuietStreamStillEndsWithItsReason(t *testing.T) {
 	url := startTodoServerWith(t, clientapi.Options{StreamWriteTimeout: writeTimeout})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	app, err := client.New("todo-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := app.LogIn(ctx, client.Anonymous())
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := todoGuest(ctx, t, url)
 	items := u.MongoClient("mongodb-atlas").Database("todo").Collection("Item")
 	cs, err := items.Watch(ctx, nil)
 	if err != nil {
@@ -197,4 +178,19 @@ func TestQuietStreamStillEndsWithItsReason(t *testing.T) {
 	if !client.IsInvalidSession(cs.Err()) {
 		t.Fatalf("the quiet stream ended with %v, want its InvalidSession error event", cs.Err())
 	}
+}
+
+// todoGuest is an anonymous user of the todo app at url, in an App of its own (an App
+// logs in one anonymous user and reuses it).
+func todoGuest(ctx context.Context, t *testing.T, url string) *client.User {
+	t.Helper()
+	app, err := client.New("todo-abcde", client.WithBaseURL(url), client.WithStorage(client.NewMemoryStorage()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := app.LogIn(ctx, client.Anonymous())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
